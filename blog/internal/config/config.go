@@ -1,0 +1,152 @@
+// Package config reads the blog's settings from the environment once, at
+// start, and validates them so that a bad value stops the process with one
+// clear line instead of surfacing later as a confusing failure.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting the blog reads from its environment.
+type Config struct {
+	DatabaseURL    string         // postgres://... or empty for SQLite
+	DataDir        string         // SQLite file, generated dev secret, uploads
+	Addr           string         // listen address
+	BaseURL        *url.URL       // absolute URLs; https turns on secure cookies and HSTS
+	Title          string         // site title
+	SecretKey      []byte         // signs form tokens
+	TrustedProxies []netip.Prefix // whose X-Forwarded-For is believed
+	Preview        bool           // preview stack: noindex and a banner
+	AdminEmail     string         // bootstrap admin, created when no author exists
+	AdminPassword  string
+	LogFormat      string        // text or json
+	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
+}
+
+// Secure reports whether the blog is served over https.
+func (c Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// SQLitePath is the SQLite database file used when DatabaseURL is empty.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "blog.db") }
+
+// Load reads the configuration through getenv. isTerminal picks the default
+// log format. It returns an error naming the first bad variable.
+func Load(getenv func(string) string, isTerminal bool) (Config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL:   env("DATABASE_URL", ""),
+		DataDir:       env("BLOG_DATA_DIR", "./data"),
+		Addr:          env("BLOG_ADDR", ":8080"),
+		Title:         env("BLOG_TITLE", "Blog"),
+		AdminEmail:    env("BLOG_ADMIN_EMAIL", ""),
+		AdminPassword: getenv("BLOG_ADMIN_PASSWORD"),
+	}
+
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return c, errors.New("DATABASE_URL: must be a postgres://user:password@host:port/dbname URL (leave it empty for SQLite)")
+		}
+	}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return c, fmt.Errorf("BLOG_ADDR: %q is not a host:port listen address (for example :8080)", c.Addr)
+	}
+
+	base, err := url.Parse(env("BLOG_BASE_URL", "http://localhost:8080"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return c, fmt.Errorf("BLOG_BASE_URL: %q must be an absolute http:// or https:// URL", getenv("BLOG_BASE_URL"))
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	base.RawQuery, base.Fragment = "", ""
+	c.BaseURL = base
+
+	for _, s := range strings.FieldsFunc(getenv("BLOG_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return c, fmt.Errorf("BLOG_TRUSTED_PROXIES: %q is not a CIDR such as 172.18.0.0/16", s)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+
+	switch v := env("BLOG_PREVIEW", ""); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.Preview = true
+	default:
+		return c, fmt.Errorf("BLOG_PREVIEW: %q must be 1 or empty", v)
+	}
+
+	def := "json"
+	if isTerminal {
+		def = "text"
+	}
+	c.LogFormat = env("BLOG_LOG_FORMAT", def)
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("BLOG_LOG_FORMAT: %q must be text or json", c.LogFormat)
+	}
+
+	c.ShutdownDelay, err = time.ParseDuration(env("BLOG_SHUTDOWN_DELAY", "5s"))
+	if err != nil || c.ShutdownDelay < 0 {
+		return c, fmt.Errorf("BLOG_SHUTDOWN_DELAY: %q must be a duration such as 5s", getenv("BLOG_SHUTDOWN_DELAY"))
+	}
+
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return c, errors.New("BLOG_ADMIN_EMAIL and BLOG_ADMIN_PASSWORD: set both or neither")
+	}
+
+	if key := getenv("BLOG_SECRET_KEY"); key != "" {
+		if len(key) < 32 {
+			return c, errors.New("BLOG_SECRET_KEY: must be at least 32 characters (for example: openssl rand -hex 32)")
+		}
+		c.SecretKey = []byte(key)
+	} else if c.Secure() {
+		return c, errors.New("BLOG_SECRET_KEY: required when BLOG_BASE_URL is https (for example: openssl rand -hex 32)")
+	}
+	return c, nil
+}
+
+// EnsureSecretKey fills SecretKey for development: it is generated once into
+// the data directory so that form tokens survive restarts.
+func (c *Config) EnsureSecretKey() error {
+	if len(c.SecretKey) > 0 {
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("BLOG_DATA_DIR: %w", err)
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		c.SecretKey = []byte(strings.TrimSpace(string(b)))
+		return nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return err
+	}
+	key := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("BLOG_DATA_DIR: writing the development secret: %w", err)
+	}
+	c.SecretKey = []byte(key)
+	return nil
+}

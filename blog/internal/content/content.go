@@ -1,0 +1,168 @@
+// Package content turns an author's markdown into the safe HTML, plain text,
+// excerpt and reading time that are stored with a post when it is saved.
+package content
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"unicode"
+
+	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	highlighting "github.com/yuin/goldmark-highlighting/v2"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Rendered is what a post's markdown becomes when it is saved.
+type Rendered struct {
+	HTML           string // sanitized HTML for the post page
+	Text           string // plain text, for search and descriptions
+	Excerpt        string // the first words, for lists and meta descriptions
+	ReadingMinutes int
+}
+
+// wordsPerMinute is a common estimate of adult silent reading speed.
+const wordsPerMinute = 220
+
+// excerptLength is the longest excerpt in characters, about what search
+// engines show of a meta description.
+const excerptLength = 180
+
+var (
+	md = goldmark.New(
+		goldmark.WithExtensions(
+			extension.GFM, // tables, task lists, strikethrough, autolinks
+			extension.Footnote,
+			highlighting.NewHighlighting(
+				// Classes instead of inline styles keep the CSP free of 'unsafe-inline'.
+				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
+			),
+		),
+		goldmark.WithParserOptions(
+			parser.WithAutoHeadingID(),
+			parser.WithASTTransformers(util.Prioritized(headingAnchors{}, 100)),
+		),
+	)
+
+	// postPolicy allows what the markdown renderer emits and nothing that
+	// runs: raw HTML in a post is cleaned like any user content.
+	postPolicy = func() *bluemonday.Policy {
+		p := bluemonday.UGCPolicy()
+		p.RequireNoFollowOnLinks(false)
+		p.AllowAttrs("class").Matching(regexp.MustCompile(`^[a-zA-Z0-9 _-]+$`)).Globally()
+		p.AllowAttrs("id").Matching(regexp.MustCompile(`^[a-zA-Z0-9:_-]+$`)).Globally()
+		p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
+		p.AllowAttrs("checked", "disabled").OnElements("input")
+		p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-[a-z]+$`)).Globally()
+		return p
+	}()
+
+	textPolicy = bluemonday.StrictPolicy()
+
+	navLinks  = regexp.MustCompile(`<a [^>]*class="(?:anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref:[^"]*">.*?</sup>`)
+	paragraph = regexp.MustCompile(`(?s)<p>(.*?)</p>`)
+)
+
+// Render converts markdown into a post's stored forms.
+func Render(markdown string) (Rendered, error) {
+	var buf bytes.Buffer
+	if err := md.Convert([]byte(markdown), &buf); err != nil {
+		return Rendered{}, fmt.Errorf("render markdown: %w", err)
+	}
+	safe := postPolicy.Sanitize(buf.String())
+	// Section anchors and footnote back-links are navigation, not prose.
+	prose := navLinks.ReplaceAllString(safe, "")
+	plain := PlainText(prose)
+	words := len(strings.Fields(plain))
+	var paragraphs []string
+	for _, m := range paragraph.FindAllStringSubmatch(prose, 3) {
+		paragraphs = append(paragraphs, PlainText(m[1]))
+	}
+	return Rendered{
+		HTML:           safe,
+		Text:           plain,
+		Excerpt:        Excerpt(strings.Join(paragraphs, " "), excerptLength),
+		ReadingMinutes: max(1, (words+wordsPerMinute-1)/wordsPerMinute),
+	}, nil
+}
+
+// PlainText strips the tags from HTML and collapses whitespace.
+func PlainText(htmlText string) string {
+	// Block boundaries become spaces so that words of adjacent paragraphs
+	// do not run together once the tags are gone.
+	spaced := strings.NewReplacer("<", " <", ">", "> ").Replace(htmlText)
+	return strings.Join(strings.Fields(html.UnescapeString(textPolicy.Sanitize(spaced))), " ")
+}
+
+// Excerpt cuts plain text to at most n characters on a word boundary.
+func Excerpt(plain string, n int) string {
+	r := []rune(plain)
+	if len(r) <= n {
+		return plain
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexFunc(cut, unicode.IsSpace); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRightFunc(cut, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) }) + "…"
+}
+
+// Slug turns a title or tag into a URL path segment: lower-case ASCII
+// letters and digits separated by single hyphens.
+func Slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(unicode.ToLower(r))
+		case unicode.Is(unicode.Mn, r): // accents split off by NFKD
+		default:
+			dash = true
+		}
+	}
+	out := b.String()
+	if len(out) > 80 {
+		out = strings.TrimRight(out[:80], "-")
+	}
+	return out
+}
+
+// headingAnchors appends a "#" link to every heading that has an id, so a
+// reader can copy a link to a section.
+type headingAnchors struct{}
+
+func (headingAnchors) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		h, ok := n.(*ast.Heading)
+		if !ok || !entering {
+			return ast.WalkContinue, nil
+		}
+		id, ok := h.AttributeString("id")
+		if !ok {
+			return ast.WalkSkipChildren, nil
+		}
+		idb, _ := id.([]byte)
+		link := ast.NewLink()
+		link.Destination = append([]byte("#"), idb...)
+		link.SetAttributeString("class", []byte("anchor"))
+		link.SetAttributeString("aria-hidden", []byte("true"))
+		link.AppendChild(link, ast.NewString([]byte("#")))
+		h.AppendChild(h, ast.NewString([]byte(" ")))
+		h.AppendChild(h, link)
+		return ast.WalkSkipChildren, nil
+	})
+}

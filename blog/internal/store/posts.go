@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/blogstack/blogstack/blog/internal/content"
+)
+
+// PostFilter selects a page of posts.
+type PostFilter struct {
+	TagSlug string // only posts with this tag
+	Limit   int
+	Offset  int
+	// Drafts includes drafts and scheduled posts, for authors.
+	Drafts bool
+}
+
+// PostInput is what an author submits for a post; the store derives the
+// rest (rendered HTML, plain text, excerpt, reading time) when it saves.
+type PostInput struct {
+	AuthorID    int64
+	Title       string
+	Slug        string
+	Body        string
+	Tags        []string
+	Status      string
+	PublishedAt *time.Time
+}
+
+// published restricts a query on posts (aliased "post") to what readers see.
+func (s *Store) published(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.Where("post.status = ?", StatusPublished).Where("post.published_at <= ?", s.now())
+}
+
+// Posts returns a page of posts, newest first, and how many there are in
+// all. Only published posts whose time has come are included unless
+// f.Drafts is set.
+func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
+	var posts []Post
+	q := s.db.NewSelect().Model(&posts).
+		Relation("Author").
+		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") })
+	if !f.Drafts {
+		q = s.published(q)
+	}
+	if f.TagSlug != "" {
+		q = q.Where("post.id IN (?)", s.db.NewSelect().Table("post_tags").Column("post_tags.post_id").
+			Join("JOIN tags ON tags.id = post_tags.tag_id").Where("tags.slug = ?", f.TagSlug))
+	}
+	total, err := q.Order("post.published_at DESC", "post.id DESC").
+		Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("posts: %w", err)
+	}
+	return posts, int(total), nil
+}
+
+// PostBySlug returns a published post with its author and tags.
+func (s *Store) PostBySlug(ctx context.Context, slug string) (Post, error) {
+	var p Post
+	err := s.published(s.db.NewSelect().Model(&p).
+		Relation("Author").
+		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") })).
+		Where("post.slug = ?", slug).Scan(ctx)
+	return p, notFound(err, "post "+slug)
+}
+
+// SitemapEntry is one published post's URL data.
+type SitemapEntry struct {
+	Slug      string
+	UpdatedAt time.Time
+}
+
+// Sitemap lists every published post, newest first.
+func (s *Store) Sitemap(ctx context.Context) ([]SitemapEntry, error) {
+	var entries []SitemapEntry
+	err := s.published(s.db.NewSelect().TableExpr("posts AS post").Column("post.slug", "post.updated_at")).
+		Order("post.published_at DESC").Scan(ctx, &entries)
+	if err != nil {
+		return nil, fmt.Errorf("sitemap: %w", err)
+	}
+	return entries, nil
+}
+
+// CreatePost saves a new post with its tags. A slug already in use is an
+// ErrConflict.
+func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
+	r, err := content.Render(in.Body)
+	if err != nil {
+		return Post{}, err
+	}
+	now := s.now()
+	p := Post{
+		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body,
+		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
+		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now,
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		exists, err := tx.NewSelect().Model((*Post)(nil)).Where("slug = ?", p.Slug).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("slug %q: %w", p.Slug, ErrConflict)
+		}
+		if _, err := tx.NewInsert().Model(&p).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		p.Tags, err = setTags(ctx, tx, p.ID, in.Tags)
+		return err
+	})
+	if err != nil {
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	return p, nil
+}
+
+// setTags replaces a post's tags, creating tags that do not exist yet.
+func setTags(ctx context.Context, tx bun.Tx, postID int64, names []string) ([]Tag, error) {
+	if _, err := tx.NewDelete().Model((*PostTag)(nil)).Where("post_id = ?", postID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	var tags []Tag
+	seen := map[string]bool{}
+	for _, name := range names {
+		name = strings.TrimSpace(name)
+		slug := TagSlug(name)
+		if slug == "" || seen[slug] {
+			continue
+		}
+		seen[slug] = true
+		t := Tag{Name: name, Slug: slug}
+		err := tx.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.NewInsert().Model(&t).Returning("id").Exec(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.NewInsert().Model(&PostTag{PostID: postID, TagID: t.ID}).Exec(ctx); err != nil {
+			return nil, err
+		}
+		tags = append(tags, t)
+	}
+	return tags, nil
+}
+
+func truncate(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Second)
+	return &u
+}

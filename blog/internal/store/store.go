@@ -1,0 +1,110 @@
+// Package store keeps the blog's data in PostgreSQL or SQLite through bun.
+// One Store type serves both; what differs between the two databases
+// (migrations, the migration lock, full-text search) sits behind the small
+// dialect interface in dialect.go.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// ErrNotFound means the requested row does not exist or is not visible.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict means a unique value (a slug, an email) is already taken.
+var ErrConflict = errors.New("already exists")
+
+// Store is the blog's data access, over one *bun.DB.
+type Store struct {
+	db      *bun.DB
+	dialect dialect
+	// Now is the clock used for visibility of scheduled posts; tests move it.
+	Now func() time.Time
+}
+
+// Open connects to PostgreSQL when databaseURL is set, otherwise to the
+// SQLite file at sqlitePath (created with its folder when missing), and
+// checks that the database answers.
+func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
+	var (
+		db *bun.DB
+		d  dialect
+	)
+	if databaseURL != "" {
+		sqldb, err := sql.Open("pgx", databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(20)
+		sqldb.SetMaxIdleConns(10)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db = bun.NewDB(sqldb, pgdialect.New())
+		d = postgres{}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(sqlitePath), 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		q := url.Values{}
+		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate") // writers queue on busy_timeout instead of failing mid-transaction
+		sqldb, err := sql.Open("sqlite", "file:"+sqlitePath+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db = bun.NewDB(sqldb, sqlitedialect.New())
+		d = sqlite{path: sqlitePath}
+	}
+	db.RegisterModel((*PostTag)(nil))
+	s := &Store{db: db, dialect: d, Now: time.Now}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Ping(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", d.name(), err)
+	}
+	return s, nil
+}
+
+// Close closes the database pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.NewRaw("SELECT 1").Scan(ctx, &one)
+}
+
+// Dialect names the database in use: "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect.name() }
+
+// now is the store's clock, truncated to whole seconds so that times
+// compare the same way on both databases.
+func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
+
+// notFound maps sql.ErrNoRows to ErrNotFound and wraps other errors.
+func notFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// TagSlug is the URL segment of a tag name: lower-case letters, digits and
+// hyphens.
+func TagSlug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+// TagBySlug returns one tag.
+func (s *Store) TagBySlug(ctx context.Context, slug string) (Tag, error) {
+	var t Tag
+	err := s.db.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx)
+	return t, notFound(err, "tag "+slug)
+}
+
+// TagCount is a tag and how many published posts carry it.
+type TagCount struct {
+	Tag
+	Posts int
+}
+
+// Tags lists tags that have published posts, most used first.
+func (s *Store) Tags(ctx context.Context) ([]TagCount, error) {
+	var tags []TagCount
+	err := s.db.NewSelect().TableExpr("tags AS tag").
+		ColumnExpr("tag.id, tag.name, tag.slug, count(*) AS posts").
+		Join("JOIN post_tags AS pt ON pt.tag_id = tag.id").
+		Join("JOIN posts AS post ON post.id = pt.post_id").
+		Where("post.status = ?", StatusPublished).Where("post.published_at <= ?", s.now()).
+		GroupExpr("tag.id, tag.name, tag.slug").
+		OrderExpr("posts DESC, tag.name").
+		Scan(ctx, &tags)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	return tags, nil
+}
