@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# check=error=true
+
+# The blog's image: one static binary on distroless static, run as nonroot.
+#
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     --build-arg VERSION=1.2.3 --build-arg COMMIT=$(git rev-parse HEAD) -t blog .
+#
+# Both build stages run on the builder's own platform: htmx is plain
+# JavaScript and Go cross-compiles, so an arm64 (Graviton) image needs no
+# emulation. Base images are pinned by tag (what it is) and by index digest
+# (which bytes, for every platform); bump both together, on purpose.
+
+# htmx comes from the npm registry, pinned by package-lock.json.
+FROM --platform=$BUILDPLATFORM node:24.21.0-alpine@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1 AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM --platform=$BUILDPLATFORM golang:1.26.8-alpine@sha256:ce864e7223ac17b1775e6fd0b4c0db580c2eb50e7953a427916379e4b92a1628 AS build
+WORKDIR /src
+# GOTOOLCHAIN=local: build with this image's Go, never a downloaded one.
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+# No separate `go mod download`: go.mod also lists the stack's modules (Pulumi,
+# AWS), and the build itself fetches only what ./blog imports into the
+# module cache mounted below.
+COPY . .
+COPY --from=assets /src/node_modules/htmx.org/dist/htmx.min.js blog/internal/web/static/htmx.min.js
+# An empty data directory owned by nonroot, so that `docker run` without
+# compose can keep its SQLite file in /data.
+RUN mkdir -p /out/data
+ARG TARGETOS TARGETARCH
+ARG VERSION=dev
+ARG COMMIT=unknown
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT" -o /blog ./blog
+
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:f5b485ea962d9bd1186b2f6b3a061191539b905b82ec395de78cbfae51f20e35 AS runtime
+ARG VERSION=dev
+ARG COMMIT=unknown
+LABEL org.opencontainers.image.title="blog" \
+      org.opencontainers.image.description="A server-rendered blog: one static Go binary, PostgreSQL or SQLite." \
+      org.opencontainers.image.source="https://github.com/blogstack/blogstack" \
+      org.opencontainers.image.version="$VERSION" \
+      org.opencontainers.image.revision="$COMMIT" \
+      org.opencontainers.image.base.name="gcr.io/distroless/static-debian12:nonroot"
+COPY --from=build /blog /blog
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV BLOG_ADDR=:8080 \
+    BLOG_DATA_DIR=/data
+USER 65532:65532
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["/blog", "healthcheck"]
+ENTRYPOINT ["/blog"]
+CMD ["serve"]

@@ -1,0 +1,519 @@
+package release
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+const (
+	composeFile = "docker-compose.prod.yml"
+	// Paths shared with the stack and host/ (see host/bootstrap, host/deploy).
+	secretsFile = "/etc/blog/app.env"
+	dataVolume  = "/srv/blog"
+)
+
+// prodEnv is what host/deploy exports when it runs compose.
+func prodEnv() map[string]string {
+	return map[string]string{
+		"BLOG_IMAGE":      "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog:main-0123abc",
+		"BLOG_DOMAIN":     "blog.example.com",
+		"BLOG_PREVIEW":    "",
+		"BLOG_ACME_EMAIL": "ops@example.com",
+	}
+}
+
+// loadCompose loads the production compose file the way `docker compose`
+// does on the host, with env as the shell environment. The secrets file
+// exists only on the host, so env_file entries are checked, not read.
+func loadCompose(t testing.TB, env map[string]string) (*types.Project, error) {
+	t.Helper()
+	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: rootPath(composeFile)}},
+		Environment: env,
+	}, func(o *loader.Options) {
+		o.SkipResolveEnvironment = true
+		o.ResolvePaths = true
+	})
+}
+
+func mustLoadCompose(t testing.TB, env map[string]string) *types.Project {
+	t.Helper()
+	p, err := loadCompose(t, env)
+	if err != nil {
+		t.Fatalf("loading %s: %v", composeFile, err)
+	}
+	return p
+}
+
+func service(t testing.TB, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("service %q: %v", name, err)
+	}
+	return s
+}
+
+// env returns a service's environment variable ("" when unset or empty).
+func env(s types.ServiceConfig, key string) string {
+	if v := s.Environment[key]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+func TestComposeServices(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	if p.Name != "blog" {
+		t.Errorf("project name = %q, want blog (host/deploy finds containers as blog-app-N)", p.Name)
+	}
+	names := p.ServiceNames()
+	slices.Sort(names)
+	if want := []string{"app", "db", "migrate", "proxy"}; !slices.Equal(names, want) {
+		t.Fatalf("services = %v, want %v", names, want)
+	}
+}
+
+func TestComposeRequiredVariables(t *testing.T) {
+	tests := []struct {
+		unset   string
+		message string // what the operator reads
+	}{
+		{"BLOG_IMAGE", "BLOG_IMAGE must be set"},
+		{"BLOG_DOMAIN", "BLOG_DOMAIN must be set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.unset, func(t *testing.T) {
+			for _, value := range []string{"unset", "empty"} {
+				e := prodEnv()
+				delete(e, tt.unset)
+				if value == "empty" {
+					e[tt.unset] = ""
+				}
+				_, err := loadCompose(t, e)
+				if err == nil {
+					t.Fatalf("loading with %s %s succeeded, want an error", tt.unset, value)
+				}
+				if !strings.Contains(err.Error(), tt.message) {
+					t.Errorf("with %s %s: error %q does not say %q", tt.unset, value, err, tt.message)
+				}
+			}
+		})
+	}
+
+	// The optional ones are optional.
+	e := prodEnv()
+	delete(e, "BLOG_PREVIEW")
+	delete(e, "BLOG_ACME_EMAIL")
+	if _, err := loadCompose(t, e); err != nil {
+		t.Errorf("loading without BLOG_PREVIEW and BLOG_ACME_EMAIL: %v", err)
+	}
+}
+
+func TestComposeImages(t *testing.T) {
+	e := prodEnv()
+	p := mustLoadCompose(t, e)
+	for _, name := range []string{"app", "migrate"} {
+		if got := service(t, p, name).Image; got != e["BLOG_IMAGE"] {
+			t.Errorf("%s image = %q, want $BLOG_IMAGE %q (the pipeline's immutable tag)", name, got, e["BLOG_IMAGE"])
+		}
+	}
+	tests := []struct {
+		service string
+		image   *regexp.Regexp
+	}{
+		{"proxy", regexp.MustCompile(`^caddy:2\.\d+\.\d+(-alpine)?@sha256:[0-9a-f]{64}$`)},
+		// Pinned major version: a new major needs pg_upgrade, never a pull.
+		{"db", regexp.MustCompile(`^postgres:18\.\d+(-alpine|-trixie|-bookworm)?@sha256:[0-9a-f]{64}$`)},
+	}
+	for _, tt := range tests {
+		if got := service(t, p, tt.service).Image; !tt.image.MatchString(got) {
+			t.Errorf("%s image = %q, want it pinned by version and digest (%s)", tt.service, got, tt.image)
+		}
+	}
+}
+
+func TestComposeDependencies(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	tests := []struct {
+		service, on, condition string
+	}{
+		{"app", "db", types.ServiceConditionHealthy},
+		// The app starts only after the one-shot migrator exited 0.
+		{"app", "migrate", types.ServiceConditionCompletedSuccessfully},
+		{"migrate", "db", types.ServiceConditionHealthy},
+		{"proxy", "app", types.ServiceConditionHealthy},
+	}
+	for _, tt := range tests {
+		dep, ok := service(t, p, tt.service).DependsOn[tt.on]
+		if !ok {
+			t.Errorf("%s does not depend on %s", tt.service, tt.on)
+			continue
+		}
+		if dep.Condition != tt.condition {
+			t.Errorf("%s depends on %s with condition %q, want %q", tt.service, tt.on, dep.Condition, tt.condition)
+		}
+	}
+}
+
+func TestComposeHealthchecks(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	tests := []struct {
+		service string
+		test    []string // the command, exec form
+	}{
+		{"app", []string{"CMD", "/blog", "healthcheck"}},
+		{"db", nil}, // checked below: pg_isready
+		{"proxy", nil},
+	}
+	for _, tt := range tests {
+		hc := service(t, p, tt.service).HealthCheck
+		if hc == nil || hc.Disable || len(hc.Test) == 0 {
+			t.Errorf("%s has no healthcheck", tt.service)
+			continue
+		}
+		if hc.Test[0] != "CMD" {
+			t.Errorf("%s healthcheck %q is not exec form", tt.service, hc.Test)
+		}
+		if tt.test != nil && !slices.Equal(hc.Test, tt.test) {
+			t.Errorf("%s healthcheck = %q, want %q", tt.service, hc.Test, tt.test)
+		}
+		if hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil {
+			t.Errorf("%s healthcheck must set interval, timeout and retries", tt.service)
+		}
+	}
+	db := service(t, p, "db").HealthCheck
+	if db == nil || !slices.Contains(db.Test, "pg_isready") {
+		t.Errorf("db healthcheck must run pg_isready, is %v", db)
+	} else if !slices.Contains(db.Test, "--host=127.0.0.1") {
+		t.Errorf("db healthcheck %q must check over TCP: during initdb the socket answers before the server is ready", db.Test)
+	}
+	if hc := service(t, p, "migrate").HealthCheck; hc == nil || !hc.Disable {
+		t.Error("migrate is a one-shot; the image's HEALTHCHECK must be disabled for it")
+	}
+}
+
+func TestComposePorts(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	for _, name := range []string{"app", "migrate", "db"} {
+		s := service(t, p, name)
+		if len(s.Ports) > 0 {
+			t.Errorf("%s publishes ports %v; only the proxy may", name, s.Ports)
+		}
+	}
+	var published []string
+	for _, port := range service(t, p, "proxy").Ports {
+		published = append(published, port.Published+":"+strconv.FormatUint(uint64(port.Target), 10)+"/"+port.Protocol)
+	}
+	slices.Sort(published)
+	if want := []string{"443:443/tcp", "443:443/udp", "80:80/tcp"}; !slices.Equal(published, want) {
+		t.Errorf("proxy publishes %v, want %v", published, want)
+	}
+}
+
+func TestComposeLockedDown(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	for _, name := range []string{"app", "migrate"} {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			if !s.ReadOnly {
+				t.Error("the root filesystem must be read-only")
+			}
+			var tmpfs []string
+			for _, m := range s.Tmpfs {
+				tmpfs = append(tmpfs, strings.SplitN(m, ":", 2)[0])
+			}
+			for _, want := range []string{"/tmp", env(s, "BLOG_DATA_DIR")} {
+				if !slices.Contains(tmpfs, want) {
+					t.Errorf("no tmpfs at %q (tmpfs: %v); the blog needs it writable", want, s.Tmpfs)
+				}
+			}
+			if !slices.Equal(s.CapDrop, []string{"ALL"}) || len(s.CapAdd) > 0 {
+				t.Errorf("cap_drop = %v, cap_add = %v, want all dropped and none added", s.CapDrop, s.CapAdd)
+			}
+			if !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+				t.Errorf("security_opt = %v, want no-new-privileges:true", s.SecurityOpt)
+			}
+			if s.User != "65532:65532" {
+				t.Errorf("user = %q, want 65532:65532 (distroless nonroot)", s.User)
+			}
+			if memoryLimit(s) <= 0 {
+				t.Error("no memory limit")
+			}
+			if s.Deploy == nil || s.Deploy.Resources.Limits == nil || s.Deploy.Resources.Limits.Pids <= 0 {
+				t.Error("no pids limit")
+			}
+		})
+	}
+
+	app := service(t, p, "app")
+	if app.Restart != types.RestartPolicyUnlessStopped && app.Restart != types.RestartPolicyAlways {
+		t.Errorf("app restart = %q, want unless-stopped or always", app.Restart)
+	}
+	if migrate := service(t, p, "migrate"); migrate.Restart != types.RestartPolicyNo {
+		t.Errorf("migrate restart = %q, want no (a one-shot)", migrate.Restart)
+	}
+	if got, want := []string(service(t, p, "migrate").Command), []string{"migrate"}; !slices.Equal(got, want) {
+		t.Errorf("migrate command = %q, want %q", got, want)
+	}
+
+	// The app drains for BLOG_SHUTDOWN_DELAY, then shuts down for up to 15s.
+	delay, err := time.ParseDuration(env(app, "BLOG_SHUTDOWN_DELAY"))
+	if err != nil {
+		t.Fatalf("app BLOG_SHUTDOWN_DELAY: %v", err)
+	}
+	if g := app.StopGracePeriod; g == nil || time.Duration(*g) < delay+15*time.Second {
+		t.Errorf("app stop_grace_period = %v, want at least %s (drain %s + shutdown 15s)", g, delay+15*time.Second, delay)
+	}
+
+	for _, name := range []string{"proxy", "db"} {
+		s := service(t, p, name)
+		if memoryLimit(s) <= 0 {
+			t.Errorf("%s has no memory limit", name)
+		}
+		if !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+			t.Errorf("%s security_opt = %v, want no-new-privileges:true", name, s.SecurityOpt)
+		}
+		if s.Restart != types.RestartPolicyUnlessStopped && s.Restart != types.RestartPolicyAlways {
+			t.Errorf("%s restart = %q, want unless-stopped or always", name, s.Restart)
+		}
+	}
+	if proxy := service(t, p, "proxy"); !proxy.ReadOnly || !slices.Equal(proxy.CapDrop, []string{"ALL"}) || !slices.Equal(proxy.CapAdd, []string{"NET_BIND_SERVICE"}) {
+		t.Errorf("proxy: read_only = %v, cap_drop = %v, cap_add = %v; want read-only, only NET_BIND_SERVICE", proxy.ReadOnly, proxy.CapDrop, proxy.CapAdd)
+	}
+	if g := service(t, p, "db").StopGracePeriod; g == nil || time.Duration(*g) < 30*time.Second {
+		t.Errorf("db stop_grace_period = %v, want at least 30s for a clean shutdown", g)
+	}
+
+	for _, s := range p.Services {
+		if s.Logging == nil || s.Logging.Options["max-size"] == "" {
+			t.Errorf("%s logs without rotation; the host's disk would fill", s.Name)
+		}
+	}
+}
+
+func memoryLimit(s types.ServiceConfig) int64 {
+	if s.Deploy != nil && s.Deploy.Resources.Limits != nil && s.Deploy.Resources.Limits.MemoryBytes > 0 {
+		return int64(s.Deploy.Resources.Limits.MemoryBytes)
+	}
+	return int64(s.MemLimit)
+}
+
+func TestComposeVolumes(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+
+	binds := func(name string) map[string]types.ServiceVolumeConfig {
+		m := map[string]types.ServiceVolumeConfig{}
+		for _, v := range service(t, p, name).Volumes {
+			if v.Type != types.VolumeTypeBind {
+				t.Errorf("%s mounts a %s volume at %s; data lives on the host's data volume", name, v.Type, v.Target)
+			}
+			m[v.Target] = v
+		}
+		return m
+	}
+
+	db := binds("db")
+	// postgres 18 keeps PGDATA in /var/lib/postgresql/18/docker: mounting
+	// the old /var/lib/postgresql/data makes the image refuse to start.
+	if v, ok := db["/var/lib/postgresql"]; !ok || v.Source != dataVolume+"/postgres" {
+		t.Errorf("db must mount %s/postgres at /var/lib/postgresql, mounts %v", dataVolume, db)
+	}
+	if _, ok := db["/var/lib/postgresql/data"]; ok {
+		t.Error("db mounts /var/lib/postgresql/data, the pre-18 PGDATA")
+	}
+
+	proxy := binds("proxy")
+	for target, source := range map[string]string{"/data": dataVolume + "/caddy/data", "/config": dataVolume + "/caddy/config"} {
+		if v, ok := proxy[target]; !ok || v.Source != source {
+			t.Errorf("proxy must mount %s at %s (certificates outlive the host), mounts %v", source, target, proxy)
+		}
+	}
+
+	// Caddy runs the repository's host/Caddyfile, mounted read-only.
+	cmd := service(t, p, "proxy").Command
+	i := slices.Index(cmd, "--config")
+	if i < 0 || i+1 >= len(cmd) {
+		t.Fatalf("proxy command %q names no --config", cmd)
+	}
+	config := cmd[i+1]
+	var found bool
+	for target, v := range proxy {
+		rel, err := filepath.Rel(target, config)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		found = true
+		if !v.ReadOnly {
+			t.Errorf("the Caddyfile's mount %s must be read-only", target)
+		}
+		if got, want := filepath.Join(v.Source, rel), rootPath("host", "Caddyfile"); got != want {
+			t.Errorf("proxy runs %s from the host's %s, want the repository's %s", config, got, want)
+		}
+	}
+	if !found {
+		t.Errorf("proxy runs %s, which no volume provides", config)
+	}
+
+	for _, name := range []string{"app", "migrate"} {
+		if vs := service(t, p, name).Volumes; len(vs) > 0 {
+			t.Errorf("%s mounts %v; the app keeps nothing on disk", name, vs)
+		}
+	}
+}
+
+func TestComposeSecrets(t *testing.T) {
+	// Secrets in the shell that runs compose must not leak into the model:
+	// they reach containers only through the env file.
+	e := prodEnv()
+	const canary = "canary-9f8e7d6c5b4a"
+	for _, k := range []string{"POSTGRES_PASSWORD", "BLOG_SECRET_KEY", "DATABASE_URL", "BLOG_ADMIN_PASSWORD"} {
+		e[k] = canary
+	}
+	p := mustLoadCompose(t, e)
+	out, err := p.MarshalYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), canary) {
+		t.Errorf("a secret from the environment ends up in the compose model:\n%s", out)
+	}
+
+	secretish := regexp.MustCompile(`(?i)password|secret|token|private|credential|^DATABASE_URL$`)
+	for _, s := range p.Services {
+		for k := range s.Environment {
+			if secretish.MatchString(k) {
+				t.Errorf("%s sets %s in the compose file; secrets come from %s", s.Name, k, secretsFile)
+			}
+		}
+	}
+	for _, name := range []string{"app", "migrate", "db"} {
+		files := service(t, p, name).EnvFiles
+		if len(files) != 1 || files[0].Path != secretsFile || !bool(files[0].Required) {
+			t.Errorf("%s env_file = %+v, want the required %s", name, files, secretsFile)
+		}
+	}
+	if files := service(t, p, "proxy").EnvFiles; len(files) > 0 {
+		t.Errorf("proxy reads %v; Caddy needs no secret", files)
+	}
+
+	raw := string(readRoot(t, composeFile))
+	for _, literal := range []string{"postgres://", "postgresql://", "BEGIN ", "AKIA"} {
+		if strings.Contains(raw, literal) {
+			t.Errorf("%s contains %q; credentials belong in %s", composeFile, literal, secretsFile)
+		}
+	}
+}
+
+func TestComposeAppEnvironment(t *testing.T) {
+	tests := []struct {
+		name        string
+		preview     string
+		acmeEmail   string
+		wantPreview string
+		wantEmail   string
+	}{
+		{"production", "", "ops@example.com", "", "email ops@example.com"},
+		{"preview stack", "1", "", "1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := prodEnv()
+			e["BLOG_PREVIEW"], e["BLOG_ACME_EMAIL"] = tt.preview, tt.acmeEmail
+			p := mustLoadCompose(t, e)
+			for _, name := range []string{"app", "migrate"} {
+				s := service(t, p, name)
+				if got := env(s, "BLOG_PREVIEW"); got != tt.wantPreview {
+					t.Errorf("%s BLOG_PREVIEW = %q, want %q", name, got, tt.wantPreview)
+				}
+				if got, want := env(s, "BLOG_BASE_URL"), "https://"+e["BLOG_DOMAIN"]; got != want {
+					t.Errorf("%s BLOG_BASE_URL = %q, want %q", name, got, want)
+				}
+				if got := env(s, "BLOG_ADDR"); got != ":8080" {
+					t.Errorf("%s BLOG_ADDR = %q, want :8080", name, got)
+				}
+			}
+			proxy := service(t, p, "proxy")
+			if got := env(proxy, "BLOG_SITE_ADDRESS"); got != e["BLOG_DOMAIN"] {
+				t.Errorf("proxy BLOG_SITE_ADDRESS = %q, want the domain %q (automatic HTTPS)", got, e["BLOG_DOMAIN"])
+			}
+			if got := env(proxy, "BLOG_ACME_EMAIL_OPTION"); got != tt.wantEmail {
+				t.Errorf("proxy BLOG_ACME_EMAIL_OPTION = %q, want %q", got, tt.wantEmail)
+			}
+			if got := env(proxy, "BLOG_UPSTREAMS"); got != "app:8080" {
+				t.Errorf("proxy BLOG_UPSTREAMS = %q, want app:8080", got)
+			}
+		})
+	}
+}
+
+func TestComposeNetworks(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	nets := func(name string) []string {
+		var out []string
+		for n := range service(t, p, name).Networks {
+			out = append(out, n)
+		}
+		slices.Sort(out)
+		return out
+	}
+	tests := []struct {
+		service string
+		want    []string
+	}{
+		{"proxy", []string{"edge"}},
+		{"app", []string{"backend", "edge"}},
+		{"migrate", []string{"backend"}},
+		{"db", []string{"backend"}}, // Caddy cannot reach the database
+	}
+	for _, tt := range tests {
+		if got := nets(tt.service); !slices.Equal(got, tt.want) {
+			t.Errorf("%s networks = %v, want %v", tt.service, got, tt.want)
+		}
+	}
+	if !p.Networks["backend"].Internal {
+		t.Error("the backend network must be internal (no route out)")
+	}
+
+	// The app believes X-Forwarded-For only from Caddy's network.
+	edge := p.Networks["edge"].Ipam.Config
+	if len(edge) != 1 {
+		t.Fatalf("the edge network must have one fixed subnet, has %v", edge)
+	}
+	subnet, err := netip.ParsePrefix(edge[0].Subnet)
+	if err != nil {
+		t.Fatalf("edge subnet: %v", err)
+	}
+	if got := env(service(t, p, "app"), "BLOG_TRUSTED_PROXIES"); got != subnet.String() {
+		t.Errorf("app BLOG_TRUSTED_PROXIES = %q, want Caddy's network %s", got, subnet)
+	}
+	// AWS's default VPC is 172.31.0.0/16: a bridge there would shadow it.
+	if vpc := netip.MustParsePrefix("172.31.0.0/16"); vpc.Overlaps(subnet) {
+		t.Errorf("edge subnet %s overlaps the default VPC %s", subnet, vpc)
+	}
+}
+
+func TestComposeFileIsWhatTheHostRuns(t *testing.T) {
+	// The file must not depend on anything beside it but host/.
+	raw := string(readRoot(t, composeFile))
+	for _, m := range regexp.MustCompile(`(?m)^\s*-\s*(\.[^:\s]*):`).FindAllStringSubmatch(raw, -1) {
+		if rel := filepath.Clean(m[1]); rel != "host" && !strings.HasPrefix(rel, "host/") {
+			t.Errorf("the compose file mounts %s; only host/ is delivered beside it", m[1])
+		}
+	}
+	if _, err := os.Stat(rootPath("host", "Caddyfile")); err != nil {
+		t.Error(err)
+	}
+}
