@@ -1,0 +1,581 @@
+package release
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"debug/buildinfo"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// caddyfile is the file the proxy runs, relative to the repository root.
+var caddyfile = rootPath("host", "Caddyfile")
+
+// pinnedCaddyVersion is the Caddy version of the proxy image in the compose
+// file ("v2.11.7" for caddy:2.11.7-alpine@sha256:...).
+func pinnedCaddyVersion(t testing.TB) string {
+	t.Helper()
+	p := mustLoadCompose(t, prodEnv())
+	m := regexp.MustCompile(`^caddy:(\d+\.\d+\.\d+)`).FindStringSubmatch(service(t, p, "proxy").Image)
+	if m == nil {
+		t.Fatalf("cannot read the Caddy version from the proxy image %q", service(t, p, "proxy").Image)
+	}
+	return "v" + m[1]
+}
+
+// caddyBinary finds caddy ($CADDY_BIN, else PATH) built at the version the
+// compose file pins: a different Caddy could accept a Caddyfile that the
+// production image rejects, or the reverse.
+func caddyBinary(t testing.TB) string {
+	t.Helper()
+	want := pinnedCaddyVersion(t)
+	install := fmt.Sprintf("GOBIN=<dir> go install github.com/caddyserver/caddy/v2/cmd/caddy@%s, then set CADDY_BIN or PATH", want)
+	bin := os.Getenv("CADDY_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("caddy"); err != nil {
+			missing(t, "caddy not found ($CADDY_BIN unset, none on PATH); %s", install)
+		}
+	}
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		missing(t, "%s is not a Go binary whose version can be read (%v); %s", bin, err, install)
+	}
+	if info.Main.Path != "github.com/caddyserver/caddy/v2" || info.Main.Version != want {
+		missing(t, "%s is %s %s; the compose file pins Caddy %s: %s", bin, info.Main.Path, info.Main.Version, want, install)
+	}
+	return bin
+}
+
+// caddyEnv is the proxy's environment: what compose sets, plus a private
+// admin port and storage so that tests never touch a real Caddy.
+func caddyEnv(t testing.TB, site, upstreams, acme string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	return []string{
+		"BLOG_SITE_ADDRESS=" + site,
+		"BLOG_UPSTREAMS=" + upstreams,
+		"BLOG_ACME_EMAIL_OPTION=" + acme,
+		fmt.Sprintf("BLOG_CADDY_ADMIN=127.0.0.1:%d", freePort(t)),
+		"HOME=" + dir,
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+	}
+}
+
+func runCaddy(t testing.TB, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(baseEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestCaddyfileValidates(t *testing.T) {
+	bin := caddyBinary(t)
+	tests := []struct {
+		name      string
+		site      string
+		upstreams string
+		acme      string
+		valid     bool
+	}{
+		{"production", "blog.example.com", "app:8080", "email ops@example.com", true},
+		{"production without ACME email", "blog.example.com", "app:8080", "", true},
+		{"two upstreams during a cut-over", "pr-12.blog.example.com", "blog-app-1:8080 blog-app-2:8080", "", true},
+		{"default upstream", "blog.example.com", "", "", true},
+		{"local test", "http://127.0.0.1:8443", "127.0.0.1:8080", "", true},
+		{"no site address", "", "app:8080", "", false},
+		{"broken ACME option", "blog.example.com", "app:8080", "email", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCaddy(t, bin, caddyEnv(t, tt.site, tt.upstreams, tt.acme),
+				"validate", "--config", caddyfile, "--adapter", "caddyfile")
+			if tt.valid && err != nil {
+				t.Errorf("caddy validate: %s\n%s", errExit(err), out)
+			}
+			if !tt.valid && err == nil {
+				t.Errorf("caddy validate accepted an invalid setup:\n%s", out)
+			}
+		})
+	}
+}
+
+// adapt returns the JSON config that Caddy builds from the Caddyfile.
+func adapt(t testing.TB, bin string, env []string) map[string]any {
+	t.Helper()
+	cmd := exec.Command(bin, "adapt", "--config", caddyfile, "--adapter", "caddyfile")
+	cmd.Env = append(baseEnv(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("caddy adapt: %v\n%s", err, stderr.String())
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("caddy adapt printed no JSON: %v\n%s", err, out)
+	}
+	return cfg
+}
+
+// find returns every object in v (at any depth) that has key set to value.
+func find(v any, key, value string) []map[string]any {
+	var out []map[string]any
+	switch v := v.(type) {
+	case map[string]any:
+		if s, ok := v[key].(string); ok && s == value {
+			out = append(out, v)
+		}
+		for _, c := range v {
+			out = append(out, find(c, key, value)...)
+		}
+	case []any:
+		for _, c := range v {
+			out = append(out, find(c, key, value)...)
+		}
+	}
+	return out
+}
+
+// path walks nested objects; it returns nil when any step is missing.
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func TestCaddyfileProductionConfig(t *testing.T) {
+	bin := caddyBinary(t)
+	cfg := adapt(t, bin, caddyEnv(t, "blog.example.com", "app:8080", "email ops@example.com"))
+	raw, _ := json.Marshal(cfg)
+
+	servers, _ := path(cfg, "apps", "http", "servers").(map[string]any)
+	if len(servers) != 1 {
+		t.Fatalf("want one server, have %d: %s", len(servers), raw)
+	}
+	for name, srv := range servers {
+		if listen := fmt.Sprint(path(srv, "listen")); listen != "[:443]" {
+			t.Errorf("server %s listens on %s, want [:443]: automatic HTTPS for a domain", name, listen)
+		}
+		if disabled := path(srv, "automatic_https", "disable"); disabled == true {
+			t.Errorf("server %s disables automatic HTTPS", name)
+		}
+		if path(srv, "read_header_timeout") == nil {
+			t.Errorf("server %s has no read_header timeout", name)
+		}
+	}
+
+	if issuers := find(cfg, "module", "acme"); len(issuers) == 0 || issuers[0]["email"] != "ops@example.com" {
+		t.Errorf("ACME issuer with the account email not found: %v", issuers)
+	}
+
+	headers := find(cfg, "handler", "headers")
+	if len(headers) != 1 || path(headers[0], "response", "deferred") != true ||
+		path(headers[0], "response", "set", "Strict-Transport-Security") == nil {
+		t.Errorf("want one deferred headers handler setting HSTS, have %v", headers)
+	}
+
+	encode := find(cfg, "handler", "encode")
+	if len(encode) != 1 || path(encode[0], "encodings", "zstd") == nil || path(encode[0], "encodings", "gzip") == nil {
+		t.Errorf("want an encode handler with zstd and gzip, have %v", encode)
+	}
+
+	var accessJSON bool
+	logs, _ := path(cfg, "logging", "logs").(map[string]any)
+	for _, l := range logs {
+		include := fmt.Sprint(path(l, "include"))
+		if strings.Contains(include, "http.log.access") && path(l, "encoder", "format") == "json" && path(l, "writer", "output") == "stdout" {
+			accessJSON = true
+		}
+	}
+	if !accessJSON {
+		t.Errorf("no JSON access log on stdout in %v", logs)
+	}
+
+	proxies := find(cfg, "handler", "reverse_proxy")
+	if len(proxies) != 1 {
+		t.Fatalf("want one reverse_proxy, have %d", len(proxies))
+	}
+	rp := proxies[0]
+	if got := fmt.Sprint(path(rp, "upstreams")); got != "[map[dial:app:8080]]" {
+		t.Errorf("upstreams = %s, want app:8080 from BLOG_UPSTREAMS", got)
+	}
+	if uri := path(rp, "health_checks", "active", "uri"); uri != "/readyz" {
+		t.Errorf("active health check uri = %v, want /readyz", uri)
+	}
+
+	// Traffic must leave a draining app before it stops serving: the check
+	// interval plus its timeout fit in the app's BLOG_SHUTDOWN_DELAY.
+	interval, _ := path(rp, "health_checks", "active", "interval").(float64)
+	timeout, _ := path(rp, "health_checks", "active", "timeout").(float64)
+	delay, err := time.ParseDuration(env(service(t, mustLoadCompose(t, prodEnv()), "app"), "BLOG_SHUTDOWN_DELAY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Duration(interval + timeout); interval == 0 || d >= delay {
+		t.Errorf("health check interval + timeout = %s, want under the app's shutdown delay %s", d, delay)
+	}
+}
+
+// caddyServer is a running Caddy in front of the blog.
+type caddyServer struct {
+	*process
+	url string
+}
+
+func startCaddy(t testing.TB, upstreams ...string) *caddyServer {
+	t.Helper()
+	bin := caddyBinary(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	p := start(t, bin, caddyEnv(t, url, strings.Join(upstreams, " "), ""),
+		"run", "--config", caddyfile, "--adapter", "caddyfile")
+	waitStatus(t, http.DefaultClient, url+"/readyz", http.StatusOK, 20*time.Second, p.done)
+	return &caddyServer{process: p, url: url}
+}
+
+// plainClient sends exactly the headers a test sets: Go's transport would
+// otherwise ask for gzip and decode it behind the test's back.
+var plainClient = &http.Client{
+	Transport: &http.Transport{DisableCompression: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	},
+	Timeout: 10 * time.Second,
+}
+
+func TestCaddyInFrontOfBlog(t *testing.T) {
+	caddyBinary(t) // skip before building the blog when Caddy is missing
+	blog := startBlog(t)
+	caddy := startCaddy(t, blog.addr)
+
+	tests := []struct {
+		name           string
+		path           string
+		acceptEncoding string
+		wantStatus     int
+		wantEncoding   string
+	}{
+		{"home, zstd preferred", "/", "zstd, gzip", 200, "zstd"},
+		{"home, gzip", "/", "gzip", 200, "gzip"},
+		{"home, uncompressed", "/", "", 200, ""},
+		{"feed, gzip", "/feed.atom", "gzip", 200, "gzip"},
+		{"liveness", "/healthz", "", 200, ""},
+		{"not found still gets the headers", "/posts/no-such-post", "gzip", 404, "gzip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, caddy.url+tt.path, nil)
+			if tt.acceptEncoding != "" {
+				req.Header.Set("Accept-Encoding", tt.acceptEncoding)
+			}
+			resp, err := plainClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if got := resp.Header.Get("Content-Encoding"); got != tt.wantEncoding {
+				t.Errorf("Content-Encoding = %q, want %q", got, tt.wantEncoding)
+			}
+			body := decode(t, resp)
+			if tt.wantStatus == 200 && len(body) == 0 {
+				t.Error("empty body")
+			}
+			if strings.HasPrefix(tt.path, "/posts") || tt.path == "/" {
+				if !bytes.Contains(bytes.ToLower(body), []byte("<html")) {
+					t.Errorf("the body is not the blog's HTML page:\n%.300s", body)
+				}
+			}
+			if hsts := resp.Header.Values("Strict-Transport-Security"); len(hsts) != 1 || !strings.HasPrefix(hsts[0], "max-age=") {
+				t.Errorf("Strict-Transport-Security = %q, want exactly one max-age", hsts)
+			}
+			if s := resp.Header.Get("Server"); s != "" {
+				t.Errorf("Server = %q, want none", s)
+			}
+		})
+	}
+
+	t.Run("JSON access log", func(t *testing.T) {
+		const marker = "/?access-log-marker=1"
+		resp, err := plainClient.Get(caddy.url + marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if entry := accessLogEntry(caddy.out.String(), marker); entry != nil {
+				if entry.Status != resp.StatusCode || entry.Request.Method != http.MethodGet {
+					t.Errorf("access log entry %+v does not match the request (status %d)", entry, resp.StatusCode)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no JSON access log line for %s in Caddy's output", marker)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// accessLogLine is the part of Caddy's JSON access log a test reads.
+type accessLogLine struct {
+	Logger  string `json:"logger"`
+	Status  int    `json:"status"`
+	Request struct {
+		Method string `json:"method"`
+		URI    string `json:"uri"`
+	} `json:"request"`
+}
+
+func accessLogEntry(output, uri string) *accessLogLine {
+	sc := bufio.NewScanner(strings.NewReader(output))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l accessLogLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.Logger, "http.log.access") && l.Request.URI == uri {
+			return &l
+		}
+	}
+	return nil
+}
+
+// decode reads a response body, undoing its Content-Encoding.
+func decode(t testing.TB, resp *http.Response) []byte {
+	t.Helper()
+	var r io.Reader = resp.Body
+	switch enc := resp.Header.Get("Content-Encoding"); enc {
+	case "":
+	case "gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("gzip body: %v", err)
+		}
+		r = zr
+	case "zstd":
+		zr, err := zstd.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("zstd body: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		t.Fatalf("unexpected Content-Encoding %q", enc)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("reading a %s body: %v", resp.Header.Get("Content-Encoding"), err)
+	}
+	return b
+}
+
+// TestCaddyCutOver runs what host/deploy relies on: two blogs behind Caddy,
+// one of them stopped with SIGTERM while requests keep coming. The stopping
+// blog reports 503 on /readyz for BLOG_SHUTDOWN_DELAY, Caddy's health check
+// takes it out of the pool, and no request fails.
+func TestCaddyCutOver(t *testing.T) {
+	caddyBinary(t)
+	old := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
+	next := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
+	caddy := startCaddy(t, old.addr, next.addr)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		failures []string
+		total    atomic.Int64
+	)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-ctx.Done():
+					return
+				default:
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, caddy.url+"/", nil)
+				resp, err := plainClient.Do(req)
+				total.Add(1)
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err.Error())
+					mu.Unlock()
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					mu.Lock()
+					failures = append(failures, resp.Status)
+					mu.Unlock()
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+
+	time.Sleep(500 * time.Millisecond)
+	if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.done:
+	case <-time.After(25 * time.Second):
+		t.Fatal("the old blog did not exit within 25s of SIGTERM")
+	}
+	time.Sleep(time.Second) // requests after the old one is gone
+	close(stop)
+	wg.Wait()
+
+	n := total.Load()
+	t.Logf("%d requests during the cut-over, %d failed", n, len(failures))
+	if n < 50 {
+		t.Errorf("only %d requests were sent; the test proves little", n)
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests failed while one blog drained, first: %v", len(failures), n, failures[:min(len(failures), 5)])
+	}
+}
+
+// TestCaddyAutomaticHTTPS runs the production config (adapted from the
+// Caddyfile for the name localhost, which Caddy certifies with its internal
+// CA instead of Let's Encrypt) on private ports: HTTP redirects to HTTPS,
+// HTTPS serves the blog with HSTS.
+func TestCaddyAutomaticHTTPS(t *testing.T) {
+	bin := caddyBinary(t)
+	blog := startBlog(t)
+	httpPort, httpsPort := freePort(t), freePort(t)
+	env := caddyEnv(t, "localhost", blog.addr, "")
+	cfg := adapt(t, bin, env)
+
+	// Only what a test machine needs changes: ports, and no root CA
+	// installed into the system's trust store.
+	httpApp := path(cfg, "apps", "http").(map[string]any)
+	httpApp["http_port"], httpApp["https_port"] = httpPort, httpsPort
+	for _, srv := range httpApp["servers"].(map[string]any) {
+		srv.(map[string]any)["listen"] = []string{fmt.Sprintf("127.0.0.1:%d", httpsPort)}
+	}
+	apps := cfg["apps"].(map[string]any)
+	apps["pki"] = map[string]any{"certificate_authorities": map[string]any{"local": map[string]any{"install_trust": false}}}
+	patched, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(t.TempDir(), "caddy.json")
+	if err := os.WriteFile(config, patched, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, bin, env, "run", "--config", config)
+
+	// HTTP answers with a redirect to the same path over HTTPS.
+	httpURL := fmt.Sprintf("http://localhost:%d/tags/go?page=2", httpPort)
+	var resp *http.Response
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err = plainClient.Get(httpURL)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-p.done:
+			t.Fatal("caddy exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		t.Fatalf("GET %s: %v", httpURL, err)
+	}
+	resp.Body.Close()
+	want := fmt.Sprintf("https://localhost:%d/tags/go?page=2", httpsPort)
+	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("GET %s = %s to %q, want 308 to %q", httpURL, resp.Status, resp.Header.Get("Location"), want)
+	}
+
+	// HTTPS with a certificate from Caddy's CA, which the test trusts.
+	dataHome := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_DATA_HOME="); ok {
+			dataHome = v
+		}
+	}
+	rootCA := filepath.Join(dataHome, "caddy", "pki", "authorities", "local", "root.crt")
+	var pemCA []byte
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if pemCA, err = os.ReadFile(rootCA); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Caddy's local CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemCA)
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:   &tls.Config{RootCAs: pool},
+			ForceAttemptHTTP2: true,
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", httpsPort))
+			},
+		},
+	}
+	var hresp *http.Response
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		hresp, err = client.Get(fmt.Sprintf("https://localhost:%d/", httpsPort))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the certificate is issued in the background
+	}
+	if err != nil {
+		t.Fatalf("HTTPS request: %v", err)
+	}
+	defer hresp.Body.Close()
+	io.Copy(io.Discard, hresp.Body)
+	if hresp.StatusCode != http.StatusOK {
+		t.Errorf("HTTPS GET / = %s, want 200", hresp.Status)
+	}
+	if hresp.ProtoMajor != 2 {
+		t.Errorf("HTTPS served %s, want HTTP/2", hresp.Proto)
+	}
+	if hsts := hresp.Header.Values("Strict-Transport-Security"); len(hsts) != 1 {
+		t.Errorf("Strict-Transport-Security over HTTPS = %q, want exactly one", hsts)
+	}
+}
