@@ -68,7 +68,9 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		return c, fmt.Errorf("BLOG_ADDR: %q is not a host:port listen address (for example :8080)", c.Addr)
 	}
 
-	base, err := url.Parse(env("BLOG_BASE_URL", "http://localhost:8080"))
+	// Without a base URL the blog links to itself where it listens locally.
+	_, port, _ := net.SplitHostPort(c.Addr)
+	base, err := url.Parse(env("BLOG_BASE_URL", "http://localhost:"+port))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return c, fmt.Errorf("BLOG_BASE_URL: %q must be an absolute http:// or https:// URL", getenv("BLOG_BASE_URL"))
 	}
@@ -110,8 +112,9 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		return c, fmt.Errorf("BLOG_SHUTDOWN_DELAY: %q must be a duration such as 5s", getenv("BLOG_SHUTDOWN_DELAY"))
 	}
 
-	if (c.AdminEmail == "") != (c.AdminPassword == "") {
-		return c, errors.New("BLOG_ADMIN_EMAIL and BLOG_ADMIN_PASSWORD: set both or neither")
+	// The password alone is fine: "blog user create" reads it too.
+	if c.AdminEmail != "" && c.AdminPassword == "" {
+		return c, errors.New("BLOG_ADMIN_PASSWORD: required when BLOG_ADMIN_EMAIL is set")
 	}
 
 	if key := getenv("BLOG_SECRET_KEY"); key != "" {

@@ -69,6 +69,7 @@ var (
 	textPolicy = bluemonday.StrictPolicy()
 
 	navLinks  = regexp.MustCompile(`<a [^>]*class="(?:anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref:[^"]*">.*?</sup>`)
+	blockTag  = regexp.MustCompile(`</?(?:p|h[1-6]|li|ul|ol|td|th|tr|table|thead|tbody|pre|blockquote|div|br|hr|section)\b[^>]*>`)
 	paragraph = regexp.MustCompile(`(?s)<p>(.*?)</p>`)
 )
 
@@ -99,7 +100,7 @@ func Render(markdown string) (Rendered, error) {
 func PlainText(htmlText string) string {
 	// Block boundaries become spaces so that words of adjacent paragraphs
 	// do not run together once the tags are gone.
-	spaced := strings.NewReplacer("<", " <", ">", "> ").Replace(htmlText)
+	spaced := blockTag.ReplaceAllString(htmlText, " ")
 	return strings.Join(strings.Fields(html.UnescapeString(textPolicy.Sanitize(spaced))), " ")
 }
 

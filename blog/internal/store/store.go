@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -75,7 +76,9 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", d.name(), err)
+		// Drivers may report each address tried on its own line; the
+		// operator gets one line.
+		return nil, fmt.Errorf("connect to %s: %s", d.name(), strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return s, nil
 }

@@ -1,0 +1,51 @@
+# The blog and everything that runs it. On a fresh machine with Go, git and
+# make: `make run` serves the blog with demo content, `make test` runs every
+# test. Node.js, PostgreSQL and Chromium are used when present; without them
+# the targets say so in one line and do without (with CI set, that fails).
+
+SHELL := /bin/bash
+GO    ?= go
+
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
+HTMX_SRC := node_modules/htmx.org/dist/htmx.min.js
+HTMX_DST := blog/internal/web/static/htmx.min.js
+VIEWS    := blog/internal/views
+
+.PHONY: run test assets generate check-generated vet bench help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+run: assets ## serve the blog on BLOG_ADDR (default :8080), SQLite, demo content on first run
+	@mkdir -p bin
+	$(GO) build -o bin/blog ./blog
+	bin/blog seed --posts 36 --if-empty
+	exec bin/blog serve
+
+test: assets check-generated vet ## every test: Go (PostgreSQL, SQLite, HTTP, browser), generated files, lint
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+		echo "PostgreSQL is not answering on 127.0.0.1:5432: its tests are skipped (SQLite still runs)"; fi
+	$(GO) test -count=1 -timeout 30m ./...
+
+assets: ## copy htmx from node_modules into the embedded static files
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+		elif [ -n "$$CI" ]; then echo "CI is set and npm is missing" >&2; exit 1; \
+		else echo "npm not found: the blog is built without htmx (every page still works without JavaScript)"; fi; fi
+	@if [ -f $(HTMX_SRC) ] && ! cmp -s $(HTMX_SRC) $(HTMX_DST); then cp $(HTMX_SRC) $(HTMX_DST); fi
+
+generate: ## regenerate the templ views
+	$(GO) tool templ generate -path $(VIEWS)
+
+check-generated: ## fail when a generated *_templ.go file is stale
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp -r $(VIEWS)/. "$$tmp" && \
+		$(GO) tool templ generate -log-level error -path "$$tmp" && \
+		diff -r -q "$$tmp" $(VIEWS) >/dev/null || { echo "generated views are stale: run make generate and commit" >&2; exit 1; }
+
+vet: ## go vet and gofmt
+	@test -z "$$(gofmt -l blog stack release *.go 2>/dev/null)" || { gofmt -l blog stack release *.go; echo "gofmt needed" >&2; exit 1; }
+	$(GO) vet ./...
+
+bench: ## benchmarks (measurements, not pass/fail)
+	$(GO) test -run '^$$' -bench . -benchmem ./blog/...

@@ -1,0 +1,54 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/views"
+)
+
+// badRequest is an error in what the client sent, explained to the reader.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+// fail answers a handler's error: ErrNotFound is a 404 page, a badRequest a
+// 400 page with its message, anything else a logged 500 with a generic page.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var bad badRequest
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.notFound(w, r)
+	case errors.As(err, &bad):
+		s.errorPage(w, r, http.StatusBadRequest, "That request didn’t make sense", bad.msg)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "Page not found",
+		"There is nothing at this address. It may have moved, or the link may be mistyped.")
+}
+
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("server error", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The blog could not answer this request. Please try again in a moment.")
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.write(w, r, status, views.Error(views.ErrorPage{
+		Site:    s.site(),
+		Meta:    views.Meta{Title: heading, Path: r.URL.Path, Type: "website", NoIndex: true},
+		Status:  status,
+		Heading: heading,
+		Message: message,
+	}))
+}
+
+func (s *Server) handleNotFound() http.Handler {
+	return http.HandlerFunc(s.notFound)
+}

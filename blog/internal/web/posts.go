@@ -1,0 +1,153 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/views"
+)
+
+// perPage is how many posts a list page shows.
+const perPage = 10
+
+// pageParam reads ?page=N: absent means 1; anything but a whole number
+// from 1 up is a bad request.
+func pageParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > math.MaxInt32 {
+		return 0, badRequest{fmt.Sprintf("The page number %q is not valid: use a whole number from 1 up.", v)}
+	}
+	return n, nil
+}
+
+// pageURL is path with ?page=N (none for the first page) and extra query.
+func pageURL(path string, page int, extra url.Values) string {
+	q := url.Values{}
+	for k, v := range extra {
+		q[k] = v
+	}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// pager builds the newer/older links for a list of total items.
+func pager(path string, page, total int, extra url.Values) views.Pager {
+	pages := max(1, (total+perPage-1)/perPage)
+	p := views.Pager{Page: page, Pages: pages}
+	if page > 1 {
+		p.Newer = pageURL(path, page-1, extra)
+	}
+	if page < pages {
+		p.Older = pageURL(path, page+1, extra)
+	}
+	return p
+}
+
+// listPosts loads one page of a post list. ok is false when it has already
+// answered: a page past the end redirects to the last page.
+func (s *Server) listPosts(w http.ResponseWriter, r *http.Request, path, tag string) (posts []store.Post, pg views.Pager, ok bool) {
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, pg, false
+	}
+	posts, total, err := s.store.Posts(r.Context(), store.PostFilter{TagSlug: tag, Limit: perPage, Offset: (page - 1) * perPage})
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, pg, false
+	}
+	pg = pager(path, page, total, nil)
+	if page > pg.Pages {
+		http.Redirect(w, r, pageURL(path, pg.Pages, nil), http.StatusFound)
+		return nil, pg, false
+	}
+	return posts, pg, true
+}
+
+func (s *Server) handleHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts, pg, ok := s.listPosts(w, r, "/", "")
+		if !ok {
+			return
+		}
+		vm := views.ListPage{
+			Site: s.site(),
+			Meta: views.Meta{
+				Title: s.cfg.Title, Description: "The latest posts from " + s.cfg.Title + ".",
+				Path: pageURL("/", pg.Page, nil), Type: "website", Prev: pg.Newer, Next: pg.Older,
+			},
+			Posts: posts,
+			Pager: pg,
+		}
+		s.render(w, r, http.StatusOK, views.List(vm), views.ListMore(vm))
+	})
+}
+
+func (s *Server) handleTag() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tag, err := s.store.TagBySlug(r.Context(), r.PathValue("tag"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		path := "/tags/" + tag.Slug
+		posts, pg, ok := s.listPosts(w, r, path, tag.Slug)
+		if !ok {
+			return
+		}
+		if len(posts) == 0 {
+			// A tag used only by drafts or scheduled posts stays unknown.
+			s.notFound(w, r)
+			return
+		}
+		vm := views.ListPage{
+			Site: s.site(),
+			Meta: views.Meta{
+				Title: "Posts tagged " + tag.Name, Description: "Posts about " + tag.Name + " on " + s.cfg.Title + ".",
+				Path: pageURL(path, pg.Page, nil), Type: "website", Prev: pg.Newer, Next: pg.Older,
+			},
+			Heading: "Posts tagged “" + tag.Name + "”",
+			Posts:   posts,
+			Pager:   pg,
+		}
+		s.render(w, r, http.StatusOK, views.List(vm), views.ListMore(vm))
+	})
+}
+
+func (s *Server) handlePost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		post, err := s.store.PostBySlug(r.Context(), r.PathValue("slug"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		comments, err := s.store.ApprovedComments(r.Context(), post.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		site := s.site()
+		s.write(w, r, http.StatusOK, views.Article(views.PostPage{
+			Site: site,
+			Meta: views.Meta{
+				Title: post.Title, Description: post.Excerpt, Path: "/posts/" + post.Slug, Type: "article",
+				Published: post.PublishedAt, Modified: post.UpdatedAt, JSONLD: views.BlogPosting(site, post),
+			},
+			Post:     post,
+			Comments: comments,
+		}))
+	})
+}

@@ -1,0 +1,65 @@
+// Package web is the blog's HTTP layer: the route table, handlers grouped by
+// resource, and the middleware applied once around them.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/views"
+)
+
+// Store is what the handlers need from the data layer.
+type Store interface {
+	Ping(ctx context.Context) error
+	Posts(ctx context.Context, f store.PostFilter) ([]store.Post, int, error)
+	PostBySlug(ctx context.Context, slug string) (store.Post, error)
+	TagBySlug(ctx context.Context, slug string) (store.Tag, error)
+	Tags(ctx context.Context) ([]store.TagCount, error)
+	ApprovedComments(ctx context.Context, postID int64) ([]store.Comment, error)
+	Search(ctx context.Context, q string, limit, offset int) ([]store.SearchResult, int, error)
+	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
+}
+
+// Server holds the handlers' dependencies and the readiness state.
+type Server struct {
+	cfg      config.Config
+	store    Store
+	log      *slog.Logger
+	assets   *Assets
+	draining atomic.Bool
+	handler  http.Handler
+}
+
+// NewServer builds the blog's HTTP handler.
+func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
+	s := &Server{cfg: cfg, store: st, log: log, assets: assets}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves the blog.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Drain makes /readyz answer 503 so that a load balancer or proxy stops
+// sending new traffic before the server shuts down.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// site is the view model every page shares.
+func (s *Server) site() views.Site {
+	site := views.Site{
+		Title:   s.cfg.Title,
+		BaseURL: s.cfg.BaseURL.String(),
+		Preview: s.cfg.Preview,
+		CSS:     []string{s.assets.URL("style.css"), s.assets.URL("chroma.css")},
+	}
+	if js := s.assets.URL("htmx.min.js"); js != "" {
+		site.Scripts = []string{js}
+		site.HTMXConfig = htmxConfig
+	}
+	return site
+}
