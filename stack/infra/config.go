@@ -1,0 +1,196 @@
+package infra
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Config is everything the program needs, read once from the stack's config
+// and the stack name, and validated before any resource is declared.
+type Config struct {
+	Project string
+	Stack   string
+	// Preview is true for pr-<number> stacks: a throwaway copy of prod.
+	Preview bool
+	// Prefix starts every resource name, so that prod and pr-12 never collide.
+	Prefix string
+
+	Region         string
+	Domain         string
+	HostedZone     string
+	InstanceType   string
+	Arch           string // "x86_64" or "arm64", from the instance family
+	DataVolumeSize int
+	ImageTag       string
+	AcmeEmail      string
+	SubnetID       string
+	// ProdStack is the fully qualified stack whose outputs name the registry
+	// (preview stacks only).
+	ProdStack         string
+	SnapshotRetain    int
+	BackupExpireDays  int
+	DeployTimeoutSecs int
+}
+
+// Settings is the raw stack configuration: a key's value, or "" when unset.
+type Settings func(key string) string
+
+var (
+	previewStack = regexp.MustCompile(`^pr-[1-9][0-9]{0,6}$`)
+	stackName    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,20}$`)
+	domainName   = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	imageTag     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	// instanceType is family.size, e.g. t4g.small, m7i.large, c7gn.2xlarge.
+	instanceType = regexp.MustCompile(`^([a-z]+)([0-9]+)([a-z-]*)\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$`)
+)
+
+// instanceClasses are the EC2 family letters this stack supports. Older
+// Xen-based families are left out on purpose: the bootstrap finds the data
+// volume by its NVMe serial, which only Nitro instances have.
+var instanceClasses = map[string]bool{"t": true, "m": true, "c": true, "r": true, "x": true, "z": true, "i": true, "im": true, "is": true, "d": true}
+
+// xenFamilies are the families of supported classes that are not Nitro.
+var xenFamilies = map[string]bool{"t1": true, "t2": true, "m1": true, "m2": true, "m3": true, "m4": true, "c1": true, "c3": true, "c4": true, "r3": true, "r4": true, "x1": true, "x1e": true, "i2": true, "i3": true, "d2": true}
+
+// LoadConfig reads the stack's configuration through the Pulumi context.
+func LoadConfig(ctx *pulumi.Context) (Config, error) {
+	cfg := config.New(ctx, "")
+	aws := config.New(ctx, "aws")
+	return ParseConfig(ctx.Project(), ctx.Stack(), ctx.Organization(), func(key string) string {
+		if key == "aws:region" {
+			return aws.Get("region")
+		}
+		return cfg.Get(key)
+	})
+}
+
+// ParseConfig derives and validates the configuration; every error names the
+// setting (or the stack name) at fault.
+func ParseConfig(project, stack, org string, get Settings) (Config, error) {
+	c := Config{Project: project, Stack: stack}
+	key := func(k string) string { return project + ":" + k }
+	if strings.HasPrefix(stack, "pr-") {
+		if !previewStack.MatchString(stack) {
+			return c, fmt.Errorf("stack name %q: preview stacks must be named pr-<number> (the pull request number, e.g. pr-12)", stack)
+		}
+		c.Preview = true
+	} else if !stackName.MatchString(stack) {
+		return c, fmt.Errorf("stack name %q: use lowercase letters, digits and dashes, at most 21 characters", stack)
+	}
+	c.Prefix = "blog-" + stack
+
+	c.Region = get("aws:region")
+	if c.Region == "" {
+		return c, fmt.Errorf("config aws:region is required (e.g. pulumi config set aws:region eu-west-1)")
+	}
+	c.HostedZone = strings.TrimSuffix(get("hostedZone"), ".")
+	if !domainName.MatchString(c.HostedZone) {
+		return c, fmt.Errorf("config %s is required: the Route 53 public hosted zone that holds the site's record (got %q)", key("hostedZone"), c.HostedZone)
+	}
+	if c.Preview {
+		zone := strings.TrimSuffix(get("previewZone"), ".")
+		if zone == "" {
+			zone = c.HostedZone
+		}
+		if !domainName.MatchString(zone) {
+			return c, fmt.Errorf("config %s: %q is not a domain name", key("previewZone"), zone)
+		}
+		c.HostedZone = zone
+		c.Domain = stack + "." + zone
+	} else {
+		c.Domain = strings.TrimSuffix(get("domain"), ".")
+		if c.Domain == "" {
+			return c, fmt.Errorf("config %s is required: the site's DNS name, e.g. blog.example.com", key("domain"))
+		}
+		if !domainName.MatchString(c.Domain) {
+			return c, fmt.Errorf("config %s: %q is not a lowercase DNS name", key("domain"), c.Domain)
+		}
+		if c.Domain != c.HostedZone && !strings.HasSuffix(c.Domain, "."+c.HostedZone) {
+			return c, fmt.Errorf("config %s: %q is not inside the hosted zone %q (%s)", key("domain"), c.Domain, c.HostedZone, key("hostedZone"))
+		}
+	}
+
+	typeKey, typeDefault := "instanceType", "t4g.small"
+	if c.Preview {
+		typeKey, typeDefault = "previewInstanceType", "t4g.micro"
+	}
+	c.InstanceType = or(get(typeKey), typeDefault)
+	arch, err := architecture(c.InstanceType)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", key(typeKey), err)
+	}
+	c.Arch = arch
+
+	var ints = []struct {
+		name     string
+		dst      *int
+		def      int
+		min, max int
+	}{
+		{"dataVolumeSize", &c.DataVolumeSize, 20, 1, 16384},
+		{"snapshotRetain", &c.SnapshotRetain, 14, 1, 1000},
+		{"backupExpireDays", &c.BackupExpireDays, 35, 1, 3650},
+		{"deployTimeout", &c.DeployTimeoutSecs, 900, 60, 3600},
+	}
+	for _, s := range ints {
+		*s.dst = s.def
+		if v := get(s.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < s.min || n > s.max {
+				return c, fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
+			}
+			*s.dst = n
+		}
+	}
+	if c.Preview {
+		// Previews are throwaway: keep one snapshot and a week of backups.
+		c.SnapshotRetain, c.BackupExpireDays = 1, 7
+	}
+
+	c.ImageTag = get("imageTag")
+	if c.ImageTag != "" && !imageTag.MatchString(c.ImageTag) {
+		return c, fmt.Errorf("config %s: %q is not a valid image tag", key("imageTag"), c.ImageTag)
+	}
+	c.AcmeEmail = get("acmeEmail")
+	if c.AcmeEmail != "" && !strings.Contains(c.AcmeEmail, "@") {
+		return c, fmt.Errorf("config %s: %q is not an email address", key("acmeEmail"), c.AcmeEmail)
+	}
+	c.SubnetID = get("subnetId")
+	if c.SubnetID != "" && !subnetID.MatchString(c.SubnetID) {
+		return c, fmt.Errorf("config %s: %q is not a subnet id", key("subnetId"), c.SubnetID)
+	}
+	c.ProdStack = or(get("prodStack"), org+"/"+project+"/prod")
+	if c.Preview && strings.Count(c.ProdStack, "/") != 2 {
+		return c, fmt.Errorf("config %s: %q must be <organization>/<project>/<stack>", key("prodStack"), c.ProdStack)
+	}
+	return c, nil
+}
+
+// architecture maps an instance type to the AMI architecture it needs:
+// Graviton families carry a "g" right after the generation (t4g, m7gd, c7gn).
+func architecture(t string) (string, error) {
+	m := instanceType.FindStringSubmatch(t)
+	if m == nil || !instanceClasses[m[1]] {
+		return "", fmt.Errorf("unknown instance type %q (want family.size of a general purpose, compute, memory or storage family, e.g. t4g.small or m7i.large)", t)
+	}
+	if xenFamilies[m[1]+m[2]+m[3]] {
+		return "", fmt.Errorf("instance type %q is not a Nitro instance; the data volume is found by its NVMe id (use e.g. t3 or t4g)", t)
+	}
+	if strings.HasPrefix(m[3], "g") {
+		return "arm64", nil
+	}
+	return "x86_64", nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,161 @@
+package infra
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dlm"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Data is what outlives the host: the EBS volume PostgreSQL lives on, its
+// daily snapshots, and the S3 bucket for backups and deploy logs.
+type Data struct {
+	pulumi.ResourceState
+
+	VolumeID   pulumi.StringOutput
+	BucketName pulumi.StringOutput
+	BucketArn  pulumi.StringOutput
+}
+
+// DataArgs place the volume.
+type DataArgs struct {
+	// AvailabilityZone must be the host's: EBS volumes attach within one AZ.
+	AvailabilityZone string
+}
+
+// dlmServiceRolePolicy is AWS's managed policy for DLM's snapshot role.
+const dlmServiceRolePolicy = "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"
+
+// NewData declares the volume, its snapshot policy and the backup bucket. In
+// prod the volume and bucket are protected: `pulumi destroy` or a change that
+// would replace them stops instead.
+func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts ...pulumi.ResourceOption) (*Data, error) {
+	d := &Data{}
+	if err := ctx.RegisterComponentResource("blogstack:index:Data", name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+
+	volumeTags := cfg.Tags(name + "-volume")
+	volumeTags["blog:snapshots"] = pulumi.String(cfg.Prefix)
+	volume, err := ebs.NewVolume(ctx, name+"-volume", &ebs.VolumeArgs{
+		AvailabilityZone: pulumi.String(args.AvailabilityZone),
+		Size:             pulumi.Int(cfg.DataVolumeSize),
+		Type:             pulumi.String("gp3"),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(!cfg.Preview),
+		Tags:             volumeTags,
+	}, parent, cfg.protectUnlessPreview())
+	if err != nil {
+		return nil, err
+	}
+
+	role, err := iam.NewRole(ctx, name+"-dlm-role", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("dlm.amazonaws.com")),
+		Tags:             cfg.Tags(name + "-dlm-role"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-dlm-role-policy", &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String(dlmServiceRolePolicy),
+	}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := dlm.NewLifecyclePolicy(ctx, name+"-snapshots", &dlm.LifecyclePolicyArgs{
+		Description:      pulumi.String("Daily snapshots of " + cfg.Prefix + " data"),
+		ExecutionRoleArn: role.Arn,
+		State:            pulumi.String("ENABLED"),
+		PolicyDetails: &dlm.LifecyclePolicyPolicyDetailsArgs{
+			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
+			TargetTags:    pulumi.StringMap{"blog:snapshots": pulumi.String(cfg.Prefix)},
+			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{&dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
+				Name: pulumi.String("daily"),
+				CreateRule: &dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{
+					Interval:     pulumi.Int(24),
+					IntervalUnit: pulumi.String("HOURS"),
+					Times:        pulumi.String("03:00"),
+				},
+				RetainRule: &dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{
+					Count: pulumi.Int(cfg.SnapshotRetain),
+				},
+				CopyTags: pulumi.Bool(true),
+			}},
+		},
+		Tags: cfg.Tags(name + "-snapshots"),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	bucket, err := s3.NewBucketV2(ctx, name+"-backups", &s3.BucketV2Args{
+		ForceDestroy: pulumi.Bool(cfg.Preview),
+		Tags:         cfg.Tags(name + "-backups"),
+	}, parent, cfg.protectUnlessPreview())
+	if err != nil {
+		return nil, err
+	}
+	bucketChild := []pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{bucket})}
+	if _, err := s3.NewBucketPublicAccessBlock(ctx, name+"-backups-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket:                bucket.ID(),
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-backups-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket.ID(),
+		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketVersioningV2(ctx, name+"-backups-versioning", &s3.BucketVersioningV2Args{
+		Bucket:                  bucket.ID(),
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-backups-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+				SseAlgorithm: pulumi.String("aws:kms"),
+			},
+			BucketKeyEnabled: pulumi.Bool(true),
+		}},
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+	days := pulumi.Int(cfg.BackupExpireDays)
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-backups-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:         pulumi.String("expire"),
+			Status:     pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: days},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: days,
+			},
+			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+				DaysAfterInitiation: pulumi.Int(1),
+			},
+		}},
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketPolicy(ctx, name+"-backups-policy", &s3.BucketPolicyArgs{
+		Bucket: bucket.ID(),
+		Policy: bucket.Arn.ApplyT(tlsOnlyBucketPolicy).(pulumi.StringOutput),
+	}, bucketChild...); err != nil {
+		return nil, err
+	}
+
+	d.VolumeID, d.BucketName, d.BucketArn = volume.ID().ToStringOutput(), bucket.Bucket, bucket.Arn
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"volumeId": d.VolumeID, "bucketName": d.BucketName,
+	})
+}

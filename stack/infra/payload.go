@@ -1,0 +1,179 @@
+package infra
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+// MaxUserData is EC2's limit on user-data.
+const MaxUserData = 16 * 1024
+
+// MaxDocument is SSM's limit on a document's content.
+const MaxDocument = 64 * 1024
+
+// UserData is the instance's user-data: it writes host/bootstrap to disk (so
+// it can be run again by hand) and runs it for this host's data volume. It
+// never carries secrets, the compose file or the deploy script: those come
+// with each deploy, so changing them never touches the instance.
+func UserData(bootstrap []byte, volumeID string) string {
+	return "#!/bin/bash\n" +
+		"# Written by the blogstack Pulumi program: host/bootstrap for this host.\n" +
+		"set -euo pipefail\n" +
+		"install -d -m 0755 /opt/blog/host\n" +
+		"base64 -d >/opt/blog/host/bootstrap <<'EOF'\n" +
+		wrap(base64.StdEncoding.EncodeToString(bootstrap)) +
+		"EOF\n" +
+		"chmod 0755 /opt/blog/host/bootstrap\n" +
+		"exec /opt/blog/host/bootstrap '" + volumeID + "'\n"
+}
+
+// StackSettings are the non-secret settings host/deploy reads from
+// /etc/blog/stack.env.
+type StackSettings struct {
+	Registry, Domain, AcmeEmail, ParameterPrefix, Region string
+	Preview                                              bool
+}
+
+func (s StackSettings) env() string {
+	preview := ""
+	if s.Preview {
+		preview = "1"
+	}
+	lines := []string{
+		"# Written by each deploy from the Pulumi stack; edit the stack, not this file.",
+		"BLOG_REGISTRY=" + s.Registry,
+		"BLOG_DOMAIN=" + s.Domain,
+		"BLOG_PREVIEW=" + preview,
+		"BLOG_ACME_EMAIL=" + s.AcmeEmail,
+		"BLOG_SSM_PREFIX=" + s.ParameterPrefix,
+		"AWS_REGION=" + s.Region,
+	}
+	for i, l := range lines[1:] {
+		lines[i+1] = shellAssign(l)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// shellAssign quotes the value of NAME=value so the file is safe to source.
+func shellAssign(line string) string {
+	name, value, _ := strings.Cut(line, "=")
+	return name + "='" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+}
+
+// PayloadFile is one file a deploy writes on the host.
+type PayloadFile struct {
+	Path    string
+	Mode    string
+	Content []byte
+}
+
+// PayloadFiles lists the files each deploy delivers from the repository: the
+// compose file and every file of host/. (SettingsFile is added to them.)
+func PayloadFiles(compose []byte, host fs.FS) ([]PayloadFile, error) {
+	files := []PayloadFile{{Path: "/opt/blog/docker-compose.prod.yml", Mode: "0644", Content: compose}}
+	var names []string
+	err := fs.WalkDir(host, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(host, n)
+		if err != nil {
+			return nil, err
+		}
+		mode := "0644"
+		if strings.HasPrefix(string(b), "#!") {
+			mode = "0755"
+		}
+		files = append(files, PayloadFile{Path: "/opt/blog/host/" + n, Mode: mode, Content: b})
+	}
+	return files, nil
+}
+
+// SettingsFile is /etc/blog/stack.env for these settings.
+func SettingsFile(s StackSettings) PayloadFile {
+	return PayloadFile{Path: "/etc/blog/stack.env", Mode: "0644", Content: []byte(s.env())}
+}
+
+// DeployScript is the shell the SSM document runs: write every payload file
+// (each by rename, so a script that is running keeps its old copy) and run
+// host/deploy with the association's image tag.
+func DeployScript(files []PayloadFile) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\nset -euo pipefail\numask 022\n")
+	b.WriteString("install -d -m 0755 /opt/blog/host /etc/blog\n")
+	b.WriteString("put() { base64 -d >\"$1.new\"; chmod \"$2\" \"$1.new\"; mv -f \"$1.new\" \"$1\"; }\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "put %s %s <<'EOF'\n%sEOF\n", f.Path, f.Mode, wrap(base64.StdEncoding.EncodeToString(f.Content)))
+	}
+	b.WriteString("exec /opt/blog/host/deploy '{{ imageTag }}'\n")
+	return b.String()
+}
+
+// DeployDocument is the SSM Command document that every deploy association
+// runs; the image tag is its only parameter, checked by SSM against the same
+// pattern Docker uses for tags before anything runs.
+func DeployDocument(files []PayloadFile, timeoutSecs int) (string, error) {
+	doc := map[string]any{
+		"schemaVersion": "2.2",
+		"description":   "Deliver the blog's compose file and host scripts, then run host/deploy for one image tag.",
+		"parameters": map[string]any{
+			"imageTag": map[string]any{
+				"type":           "String",
+				"description":    "Image tag to deploy (immutable, in the stack's registry).",
+				"allowedPattern": imageTag.String(),
+			},
+		},
+		"mainSteps": []any{map[string]any{
+			"action": "aws:runShellScript",
+			"name":   "deploy",
+			"inputs": map[string]any{
+				"timeoutSeconds": fmt.Sprint(timeoutSecs),
+				"runCommand":     strings.Split(strings.TrimSuffix(DeployScript(files), "\n"), "\n"),
+			},
+		}},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if len(b) > MaxDocument {
+		return "", fmt.Errorf("deploy document is %d bytes, over SSM's %d: the compose file and host/ are too large", len(b), MaxDocument)
+	}
+	return string(b), nil
+}
+
+// PayloadHash identifies a payload; it goes into the association's name so a
+// changed compose file or script is deployed even when the tag is the same.
+func PayloadHash(files []PayloadFile) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s %s %d\n", f.Path, f.Mode, len(f.Content))
+		h.Write(f.Content)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:10]
+}
+
+func wrap(s string) string {
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\n")
+		s = s[76:]
+	}
+	if s != "" {
+		b.WriteString(s + "\n")
+	}
+	return b.String()
+}

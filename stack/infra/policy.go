@@ -1,0 +1,120 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// PolicyDocument is an IAM policy document. Policies are built as values, not
+// strings, so tests can read every statement.
+type PolicyDocument struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one IAM policy statement.
+type Statement struct {
+	Sid       string                    `json:"Sid,omitempty"`
+	Effect    string                    `json:"Effect"`
+	Principal map[string]any            `json:"Principal,omitempty"`
+	Action    []string                  `json:"Action"`
+	Resource  []string                  `json:"Resource,omitempty"`
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
+}
+
+// JSON renders the document.
+func (p PolicyDocument) JSON() string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // unreachable: plain strings and maps
+	}
+	return string(b)
+}
+
+func assumeRolePolicy(service string) string {
+	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+		Effect:    "Allow",
+		Principal: map[string]any{"Service": service},
+		Action:    []string{"sts:AssumeRole"},
+	}}}.JSON()
+}
+
+// UnscopableActions are the actions the host needs that IAM cannot limit to a
+// resource: the only ones allowed on "*". The SSM agent's messaging and
+// registration calls have no resource types; ECR hands out a registry-wide
+// token.
+var UnscopableActions = []string{
+	"ecr:GetAuthorizationToken",
+	"ssm:UpdateInstanceInformation",
+	"ssm:ListAssociations",
+	"ssm:ListInstanceAssociations",
+	"ssm:DescribeAssociation",
+	"ssm:UpdateAssociationStatus",
+	"ssm:UpdateInstanceAssociationStatus",
+	"ssm:PutComplianceItems",
+	"ssm:PutInventory",
+	"ssmmessages:CreateControlChannel",
+	"ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel",
+	"ssmmessages:OpenDataChannel",
+	"ec2messages:AcknowledgeMessage",
+	"ec2messages:DeleteMessage",
+	"ec2messages:FailMessage",
+	"ec2messages:GetEndpoint",
+	"ec2messages:GetMessages",
+	"ec2messages:SendReply",
+}
+
+// HostPolicyArgs are the ARNs the host's role is limited to.
+type HostPolicyArgs struct {
+	Partition, Region, Account string
+	RepositoryArn              string
+	ParameterPrefix            string // "/blog/prod"
+	DocumentName               string
+	BucketArn                  string
+}
+
+// Bucket prefixes the host may write: database dumps and deploy output.
+const (
+	BackupPrefix     = "backups/"
+	DeployLogsPrefix = "deploy-logs/"
+)
+
+// HostPolicy is the instance role's only policy: pull from its repository,
+// be managed through SSM, read its own parameters and deploy document, and
+// write its backup and deploy-log prefixes. Nothing else.
+func HostPolicy(a HostPolicyArgs) PolicyDocument {
+	arn := func(service, resource string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
+	}
+	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{
+		{Sid: "AgentAndRegistryToken", Effect: "Allow", Action: UnscopableActions, Resource: []string{"*"}},
+		{Sid: "PullOwnRepository", Effect: "Allow",
+			Action:   []string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+			Resource: []string{a.RepositoryArn}},
+		{Sid: "ReadOwnParameters", Effect: "Allow",
+			Action:   []string{"ssm:GetParameter", "ssm:GetParameters"},
+			Resource: []string{arn("ssm", "parameter"+a.ParameterPrefix+"/*")}},
+		{Sid: "ReadDeployDocument", Effect: "Allow",
+			Action:   []string{"ssm:DescribeDocument", "ssm:GetDocument"},
+			Resource: []string{arn("ssm", "document/"+a.DocumentName)}},
+		{Sid: "WriteBackupsAndDeployLogs", Effect: "Allow",
+			Action:   []string{"s3:GetObject", "s3:PutObject"},
+			Resource: []string{a.BucketArn + "/" + BackupPrefix + "*", a.BucketArn + "/" + DeployLogsPrefix + "*"}},
+		{Sid: "ListBackups", Effect: "Allow",
+			Action:    []string{"s3:ListBucket"},
+			Resource:  []string{a.BucketArn},
+			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{BackupPrefix + "*"}}}},
+	}}
+}
+
+// tlsOnlyBucketPolicy refuses any request to the bucket that is not over TLS.
+func tlsOnlyBucketPolicy(bucketArn string) string {
+	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+		Sid: "DenyInsecureTransport", Effect: "Deny",
+		Principal: map[string]any{"AWS": "*"},
+		Action:    []string{"s3:*"},
+		Resource:  []string{bucketArn, bucketArn + "/*"},
+		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
+	}}}.JSON()
+}

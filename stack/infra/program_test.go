@@ -1,0 +1,880 @@
+package infra_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/blogstack/blogstack"
+	"github.com/blogstack/blogstack/stack/infra"
+)
+
+const (
+	account     = "123456789012"
+	mockSecret  = "MockSecretValue0123456789abcdef"
+	registryURL = account + ".dkr.ecr.eu-west-1.amazonaws.com/blog"
+)
+
+// res is one resource the program registered, with its inputs made plain
+// (secret values wrapped as secret{...}) and the options it was given.
+type res struct {
+	Type, Name string
+	Inputs     map[string]any
+	Secret     map[string]bool // top-level inputs that were secret
+	Protect    bool
+	Ignore     []string
+	Parent     string
+	DependsOn  []string
+}
+
+type secret struct{ Value any }
+
+type mocks struct {
+	ami string
+
+	mu        sync.Mutex
+	resources []res
+}
+
+func plain(v resource.PropertyValue) any {
+	return v.MapRepl(nil, func(v resource.PropertyValue) (any, bool) {
+		if v.IsSecret() {
+			return secret{plain(v.SecretValue().Element)}, true
+		}
+		return nil, false
+	})
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := res{Type: args.TypeToken, Name: args.Name, Inputs: map[string]any{}, Secret: map[string]bool{}}
+	for k, v := range args.Inputs {
+		r.Inputs[string(k)] = plain(v)
+		r.Secret[string(k)] = v.IsSecret()
+	}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Protect, r.Ignore, r.Parent, r.DependsOn = rpc.GetProtect(), rpc.GetIgnoreChanges(), rpc.GetParent(), rpc.GetDependencies()
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+
+	out := args.Inputs.Copy()
+	id := args.Name + "-id"
+	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	switch args.TypeToken {
+	case "pulumi:pulumi:StackReference":
+		set("outputs", map[string]any{"registryUrl": registryURL})
+	case "aws:ecr/repository:Repository":
+		set("repositoryUrl", account+".dkr.ecr.eu-west-1.amazonaws.com/"+args.Inputs["name"].StringValue())
+		set("arn", "arn:aws:ecr:eu-west-1:"+account+":repository/"+args.Inputs["name"].StringValue())
+	case "aws:s3/bucketV2:BucketV2":
+		id = args.Name + "-a1b2c3d"
+		set("bucket", id)
+		set("arn", "arn:aws:s3:::"+id)
+	case "aws:ebs/volume:Volume":
+		id = "vol-0123456789abcdef0"
+	case "aws:ec2/instance:Instance":
+		id = "i-0123456789abcdef0"
+	case "aws:ec2/eip:Eip":
+		set("publicIp", "203.0.113.10")
+		set("allocationId", "eipalloc-0123")
+	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
+		set("name", args.Name+"-x")
+		set("arn", "arn:aws:iam::"+account+":role/"+args.Name+"-x")
+	case "aws:ssm/document:Document":
+		set("latestVersion", "1")
+	case "random:index/randomPassword:RandomPassword":
+		out["result"] = resource.MakeSecret(resource.NewPropertyValue(mockSecret))
+	}
+	return id, out, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:ec2/getVpc:getVpc":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "vpc-0abc"}), nil
+	case "aws:ec2/getSubnets:getSubnets":
+		return resource.NewPropertyMapFromMap(map[string]any{"ids": []any{"subnet-0bbbbbbbb", "subnet-0aaaaaaaa"}}), nil
+	case "aws:ec2/getSubnet:getSubnet":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": args.Args["id"].StringValue(), "vpcId": "vpc-0abc", "availabilityZone": "eu-west-1a"}), nil
+	case "aws:ssm/getParameter:getParameter":
+		return resource.NewPropertyMapFromMap(map[string]any{"name": args.Args["name"].StringValue(), "value": m.ami + ":" + args.Args["name"].StringValue()}), nil
+	case "aws:route53/getZone:getZone":
+		return resource.NewPropertyMapFromMap(map[string]any{"zoneId": "Z" + strings.ToUpper(strings.ReplaceAll(args.Args["name"].StringValue(), ".", "")), "name": args.Args["name"].StringValue()}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"accountId": account, "arn": "arn:aws:iam::" + account + ":user/ci", "userId": "AIDA"}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com"}), nil
+	}
+	return nil, fmt.Errorf("unmocked call %s", args.Token)
+}
+
+func prodConfig() map[string]string {
+	return map[string]string{
+		"aws:region":           "eu-west-1",
+		"blogstack:domain":     "blog.example.com",
+		"blogstack:hostedZone": "example.com",
+		"blogstack:imageTag":   "3f2a9c1",
+	}
+}
+
+// run runs the very function stack/main.go runs, under mocks.
+func run(t *testing.T, stack string, config map[string]string, ami string) ([]res, error) {
+	t.Helper()
+	m := &mocks{ami: ami}
+	err := pulumi.RunErr(infra.Program, pulumi.WithMocks("blogstack", stack, m), func(info *pulumi.RunInfo) {
+		info.Config = config
+	})
+	return m.resources, err
+}
+
+func mustRun(t *testing.T, stack string, config map[string]string) []res {
+	t.Helper()
+	rs, err := run(t, stack, config, "ami-1")
+	if err != nil {
+		t.Fatalf("program failed for %s: %v", stack, err)
+	}
+	return rs
+}
+
+var stacks = []struct {
+	name   string
+	config map[string]string
+}{
+	{"prod", prodConfig()},
+	{"pr-12", func() map[string]string { c := prodConfig(); c["blogstack:imageTag"] = "pr-12-3f2a9c1"; return c }()},
+}
+
+func ofType(rs []res, typ string) []res {
+	var out []res
+	for _, r := range rs {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func one(t *testing.T, rs []res, typ string) res {
+	t.Helper()
+	got := ofType(rs, typ)
+	if len(got) != 1 {
+		t.Fatalf("want one %s, got %d", typ, len(got))
+	}
+	return got[0]
+}
+
+func get(v any, path ...string) any {
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			if len(x) == 0 {
+				return nil
+			}
+			v = x[0].(map[string]any)[p]
+		case secret:
+			v = get(x.Value, p)
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// eachStack runs a check against the prod and the pr-12 program.
+func eachStack(t *testing.T, check func(t *testing.T, stack string, rs []res)) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) { check(t, s.name, mustRun(t, s.name, s.config)) })
+	}
+}
+
+func TestCKV_AWS_79_IMDSv2Required(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		i := one(t, rs, "aws:ec2/instance:Instance")
+		if get(i.Inputs, "metadataOptions", "httpTokens") != "required" {
+			t.Errorf("metadata options: %v", i.Inputs["metadataOptions"])
+		}
+		if hop := get(i.Inputs, "metadataOptions", "httpPutResponseHopLimit"); hop != 1.0 {
+			t.Errorf("hop limit %v: containers could reach the instance role", hop)
+		}
+	})
+}
+
+func TestCKV_AWS_8_CKV_AWS_3_VolumesEncrypted(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		i := one(t, rs, "aws:ec2/instance:Instance")
+		if get(i.Inputs, "rootBlockDevice", "encrypted") != true {
+			t.Errorf("root volume not encrypted: %v", i.Inputs["rootBlockDevice"])
+		}
+		v := one(t, rs, "aws:ebs/volume:Volume")
+		if v.Inputs["encrypted"] != true || v.Inputs["type"] != "gp3" || v.Inputs["availabilityZone"] != "eu-west-1a" {
+			t.Errorf("data volume: %v", v.Inputs)
+		}
+	})
+}
+
+func TestCKV_AWS_24_OnlyWebIngressNoSSH(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		sg := one(t, rs, "aws:ec2/securityGroup:SecurityGroup")
+		var ports []float64
+		for _, rule := range sg.Inputs["ingress"].([]any) {
+			r := rule.(map[string]any)
+			from, to := r["fromPort"].(float64), r["toPort"].(float64)
+			if from != to || r["protocol"] != "tcp" || r["description"] == nil {
+				t.Errorf("ingress rule must be one described TCP port: %v", r)
+			}
+			if from <= 22 && 22 <= to {
+				t.Errorf("SSH open: %v", r)
+			}
+			ports = append(ports, from)
+		}
+		if !slices.Equal(ports, []float64{80, 443}) {
+			t.Errorf("ingress ports %v, want only 80 and 443", ports)
+		}
+		for _, typ := range []string{"aws:ec2/securityGroupRule:SecurityGroupRule", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"} {
+			if len(ofType(rs, typ)) != 0 {
+				t.Errorf("extra %s outside the group", typ)
+			}
+		}
+	})
+}
+
+func TestCKV_AWS_163_CKV_AWS_51_RegistryScannedImmutable(t *testing.T) {
+	rs := mustRun(t, "prod", prodConfig())
+	repo := one(t, rs, "aws:ecr/repository:Repository")
+	if get(repo.Inputs, "imageScanningConfiguration", "scanOnPush") != true {
+		t.Error("scan on push off")
+	}
+	if repo.Inputs["imageTagMutability"] != "IMMUTABLE" {
+		t.Errorf("tags %v", repo.Inputs["imageTagMutability"])
+	}
+	if !repo.Protect {
+		t.Error("registry not protected")
+	}
+	var policy struct {
+		Rules []struct {
+			Priority  int `json:"rulePriority"`
+			Selection struct {
+				TagStatus   string   `json:"tagStatus"`
+				TagPatterns []string `json:"tagPatternList"`
+				CountType   string   `json:"countType"`
+				CountNumber int      `json:"countNumber"`
+			} `json:"selection"`
+		} `json:"rules"`
+	}
+	lp := one(t, rs, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+	if err := json.Unmarshal([]byte(lp.Inputs["policy"].(string)), &policy); err != nil {
+		t.Fatal(err)
+	}
+	var expiresPR, keepsReleases bool
+	for _, r := range policy.Rules {
+		if slices.Equal(r.Selection.TagPatterns, []string{"pr-*"}) && r.Selection.CountType == "sinceImagePushed" {
+			expiresPR = true
+		}
+		if r.Selection.TagStatus == "any" && r.Selection.CountType == "imageCountMoreThan" && r.Selection.CountNumber >= 10 {
+			keepsReleases = r.Priority == len(policy.Rules) // "any" must be last
+		}
+	}
+	if !expiresPR || !keepsReleases {
+		t.Errorf("lifecycle policy must expire pr-* and keep >= 10 releases: %+v", policy)
+	}
+
+	pr := mustRun(t, "pr-12", stacks[1].config)
+	if n := len(ofType(pr, "aws:ecr/repository:Repository")); n != 0 {
+		t.Errorf("preview stack declares %d repositories; it must use prod's", n)
+	}
+	ref := one(t, pr, "pulumi:pulumi:StackReference")
+	if ref.Name != "organization/blogstack/prod" {
+		t.Errorf("preview reads the registry from %q", ref.Name)
+	}
+}
+
+func TestCKV_AWS_126_DetailedMonitoring(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		if one(t, rs, "aws:ec2/instance:Instance").Inputs["monitoring"] != true {
+			t.Error("detailed monitoring off")
+		}
+	})
+}
+
+func userData(t *testing.T, rs []res) string {
+	t.Helper()
+	return one(t, rs, "aws:ec2/instance:Instance").Inputs["userData"].(string)
+}
+
+func TestCKV_AWS_46_NoSecretsInUserDataAndUnder16KB(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		ud := userData(t, rs)
+		t.Logf("user-data: %d bytes", len(ud))
+		if len(ud) >= infra.MaxUserData {
+			t.Errorf("user-data is %d bytes, EC2 allows %d", len(ud), infra.MaxUserData)
+		}
+		decoded := decodeHeredocs(ud)
+		for _, s := range append([]string{ud}, decoded...) {
+			for _, bad := range []string{mockSecret, "PASSWORD=", "SECRET_KEY=", "AKIA", "aws_secret_access_key"} {
+				if strings.Contains(s, bad) {
+					t.Errorf("user-data contains %q", bad)
+				}
+			}
+		}
+		bootstrap, _ := os.ReadFile("../../host/bootstrap")
+		if len(decoded) != 1 || decoded[0] != string(bootstrap) {
+			t.Error("user-data does not carry host/bootstrap byte for byte")
+		}
+		if !strings.Contains(ud, "exec /opt/blog/host/bootstrap 'vol-0123456789abcdef0'") {
+			t.Errorf("user-data does not run bootstrap for the data volume:\n%s", ud)
+		}
+	})
+}
+
+var heredoc = regexp.MustCompile(`(?s)<<'EOF'\n(.*?)EOF\n`)
+
+func decodeHeredocs(s string) []string {
+	var out []string
+	for _, m := range heredoc.FindAllStringSubmatch(s, -1) {
+		b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(m[1], "\n", ""))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestUserDataIsShellcheckClean(t *testing.T) {
+	shellcheck := needShellcheck(t)
+	rs := mustRun(t, "prod", prodConfig())
+	doc := one(t, rs, "aws:ssm/document:Document")
+	for name, script := range map[string]string{"user-data": userData(t, rs), "deploy-document": documentScript(t, doc)} {
+		cmd := exec.Command(shellcheck, "--shell=bash", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %s:\n%s", name, out)
+		}
+	}
+}
+
+func needShellcheck(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("shellcheck")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("shellcheck missing; CI must install it (apt-get install -y shellcheck)")
+		}
+		t.Skip("shellcheck not installed; CI fails here instead")
+	}
+	return p
+}
+
+func documentScript(t *testing.T, doc res) string {
+	t.Helper()
+	var d struct {
+		Parameters map[string]struct {
+			AllowedPattern string `json:"allowedPattern"`
+		} `json:"parameters"`
+		MainSteps []struct {
+			Action string `json:"action"`
+			Inputs struct {
+				RunCommand []string `json:"runCommand"`
+			} `json:"inputs"`
+		} `json:"mainSteps"`
+	}
+	if err := json.Unmarshal([]byte(doc.Inputs["content"].(string)), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.MainSteps) != 1 || d.MainSteps[0].Action != "aws:runShellScript" {
+		t.Fatalf("document steps: %+v", d.MainSteps)
+	}
+	if d.Parameters["imageTag"].AllowedPattern == "" {
+		t.Error("imageTag parameter is not restricted by a pattern")
+	}
+	return strings.Join(d.MainSteps[0].Inputs.RunCommand, "\n") + "\n"
+}
+
+var putLine = regexp.MustCompile(`(?s)put (\S+) (\d+) <<'EOF'\n(.*?)EOF\n`)
+
+func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		script := documentScript(t, one(t, rs, "aws:ssm/document:Document"))
+		got := map[string]string{}
+		for _, m := range putLine.FindAllStringSubmatch(script, -1) {
+			b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(m[3], "\n", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[m[1]] = string(b)
+		}
+		want := map[string]string{}
+		compose, err := os.ReadFile("../../docker-compose.prod.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want["/opt/blog/docker-compose.prod.yml"] = string(compose)
+		entries, _ := os.ReadDir("../../host")
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join("../../host", e.Name()))
+			want["/opt/blog/host/"+e.Name()] = string(b)
+		}
+		settings := got["/etc/blog/stack.env"]
+		delete(got, "/etc/blog/stack.env")
+		if len(got) != len(want) {
+			t.Errorf("payload has %v, want %v", keys(got), keys(want))
+		}
+		for path, content := range want {
+			if got[path] != content {
+				t.Errorf("payload %s differs from the repository's file", path)
+			}
+		}
+		preview := ""
+		if stack != "prod" {
+			preview = "1"
+		}
+		for _, line := range []string{
+			"BLOG_REGISTRY='" + registryURL + "'",
+			"BLOG_PREVIEW='" + preview + "'",
+			"BLOG_SSM_PREFIX='/blog/" + stack + "'",
+			"AWS_REGION='eu-west-1'",
+		} {
+			if !strings.Contains(settings, line+"\n") {
+				t.Errorf("stack.env lacks %s:\n%s", line, settings)
+			}
+		}
+		if !strings.HasSuffix(script, "exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
+			t.Error("document does not end by running host/deploy with the tag")
+		}
+	})
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func TestDeployAssociationWaitsForTheTag(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		a := one(t, rs, "aws:ssm/association:Association")
+		tag := prodConfig()["blogstack:imageTag"]
+		if stack != "prod" {
+			tag = "pr-12-3f2a9c1"
+		}
+		if get(a.Inputs, "parameters", "imageTag") != tag {
+			t.Errorf("parameters %v", a.Inputs["parameters"])
+		}
+		if w, _ := a.Inputs["waitForSuccessTimeoutSeconds"].(float64); w < 60 {
+			t.Errorf("association does not wait for success: %v", a.Inputs["waitForSuccessTimeoutSeconds"])
+		}
+		if !strings.Contains(a.Name, "-deploy-"+tag+"-") || a.Inputs["associationName"] != a.Name {
+			t.Errorf("association name %q does not carry the tag", a.Name)
+		}
+		if get(a.Inputs, "targets", "key") != "InstanceIds" || !slices.Contains(get(a.Inputs, "targets", "values").([]any), any("i-0123456789abcdef0")) {
+			t.Errorf("targets %v", a.Inputs["targets"])
+		}
+		var waitsForVolume bool
+		for _, d := range a.DependsOn {
+			waitsForVolume = waitsForVolume || strings.Contains(d, "data-attachment")
+		}
+		if !waitsForVolume {
+			t.Errorf("association does not depend on the data volume's attachment: %v", a.DependsOn)
+		}
+	})
+}
+
+func TestNoImageTagCreatesEverythingButTheDeploy(t *testing.T) {
+	c := prodConfig()
+	delete(c, "blogstack:imageTag")
+	rs := mustRun(t, "prod", c)
+	if n := len(ofType(rs, "aws:ssm/association:Association")); n != 0 {
+		t.Errorf("%d associations without an image tag", n)
+	}
+	one(t, rs, "aws:ec2/instance:Instance")
+	one(t, rs, "aws:ssm/document:Document")
+}
+
+func TestChangingOnlyImageTagReplacesOnlyTheAssociation(t *testing.T) {
+	a := prodConfig()
+	b := prodConfig()
+	b["blogstack:imageTag"] = "9e8d7c6"
+	before, after := mustRun(t, "prod", a), mustRun(t, "prod", b)
+	index := func(rs []res) map[string]res {
+		m := map[string]res{}
+		for _, r := range rs {
+			m[r.Type+"::"+r.Name] = r
+		}
+		return m
+	}
+	x, y := index(before), index(after)
+	var onlyBefore, onlyAfter []string
+	for k, r := range x {
+		other, ok := y[k]
+		if !ok {
+			onlyBefore = append(onlyBefore, k)
+			continue
+		}
+		if !sameInputs(r, other) {
+			t.Errorf("%s changed with the image tag", k)
+		}
+	}
+	for k := range y {
+		if _, ok := x[k]; !ok {
+			onlyAfter = append(onlyAfter, k)
+		}
+	}
+	if len(onlyBefore) != 1 || len(onlyAfter) != 1 ||
+		!strings.HasPrefix(onlyBefore[0], "aws:ssm/association:Association::") ||
+		!strings.Contains(onlyAfter[0], "-deploy-9e8d7c6-") {
+		t.Errorf("want only the association replaced: removed %v, added %v", onlyBefore, onlyAfter)
+	}
+}
+
+func sameInputs(a, b res) bool {
+	ja, _ := json.Marshal(a.Inputs)
+	jb, _ := json.Marshal(b.Inputs)
+	return bytes.Equal(ja, jb)
+}
+
+func TestNewAMIIsIgnored(t *testing.T) {
+	before, err := run(t, "prod", prodConfig(), "ami-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := run(t, "prod", prodConfig(), "ami-new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := one(t, before, "aws:ec2/instance:Instance"), one(t, after, "aws:ec2/instance:Instance")
+	if !strings.HasSuffix(i.Inputs["ami"].(string), infra.AmiParameter("arm64")) {
+		t.Errorf("AMI %v not resolved through the public SSM parameter for arm64", i.Inputs["ami"])
+	}
+	if i.Inputs["ami"] == j.Inputs["ami"] {
+		t.Fatal("test is broken: the AMI did not change")
+	}
+	for _, rs := range [][]res{before, after} {
+		ignored := one(t, rs, "aws:ec2/instance:Instance").Ignore
+		if !slices.Contains(ignored, "ami") || !slices.Contains(ignored, "userData") {
+			t.Errorf("instance ignores %v; a new AMI or user-data edit would replace it", ignored)
+		}
+	}
+	if i.Inputs["userDataReplaceOnChange"] != false {
+		t.Error("user-data edits would replace the instance")
+	}
+}
+
+func TestArchitectureFollowsInstanceType(t *testing.T) {
+	c := prodConfig()
+	c["blogstack:instanceType"] = "t3.small"
+	i := one(t, mustRun(t, "prod", c), "aws:ec2/instance:Instance")
+	if !strings.HasSuffix(i.Inputs["ami"].(string), infra.AmiParameter("x86_64")) || i.Inputs["instanceType"] != "t3.small" {
+		t.Errorf("t3.small got %v", i.Inputs)
+	}
+}
+
+func statements(t *testing.T, doc string) []infra.Statement {
+	t.Helper()
+	var p infra.PolicyDocument
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		t.Fatalf("policy %s: %v", doc, err)
+	}
+	return p.Statement
+}
+
+func TestIAMNoWildcardsWhereNarrowerExists(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		var docs []string
+		for _, r := range ofType(rs, "aws:iam/rolePolicy:RolePolicy") {
+			docs = append(docs, r.Inputs["policy"].(string))
+		}
+		for _, r := range ofType(rs, "aws:iam/role:Role") {
+			docs = append(docs, r.Inputs["assumeRolePolicy"].(string))
+		}
+		if len(docs) < 3 {
+			t.Fatalf("found only %d policies", len(docs))
+		}
+		for _, doc := range docs {
+			for _, s := range statements(t, doc) {
+				if s.Effect != "Allow" {
+					continue
+				}
+				for _, a := range s.Action {
+					if strings.Contains(a, "*") {
+						t.Errorf("wildcard action %q", a)
+					}
+				}
+				if slices.Contains(s.Resource, "*") {
+					for _, a := range s.Action {
+						if !slices.Contains(infra.UnscopableActions, a) {
+							t.Errorf("%s allowed on * but can be scoped", a)
+						}
+					}
+				}
+			}
+		}
+		host := statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string))
+		all := ""
+		for _, s := range host {
+			all += strings.Join(s.Resource, " ") + " "
+		}
+		for _, want := range []string{
+			"arn:aws:ecr:eu-west-1:" + account + ":repository/blog",
+			"arn:aws:ssm:eu-west-1:" + account + ":parameter/blog/" + stack + "/*",
+			"arn:aws:ssm:eu-west-1:" + account + ":document/blog-" + stack + "-deploy",
+			"/backups/*",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("host policy lacks %s: %s", want, all)
+			}
+		}
+		for _, r := range ofType(rs, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
+			if arn := r.Inputs["policyArn"]; arn != "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole" {
+				t.Errorf("managed policy %v attached; only DLM's service role policy is expected", arn)
+			}
+		}
+	})
+}
+
+func TestDataProtectedInProdDeletableInPreview(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		prod := stack == "prod"
+		v := one(t, rs, "aws:ebs/volume:Volume")
+		b := one(t, rs, "aws:s3/bucketV2:BucketV2")
+		i := one(t, rs, "aws:ec2/instance:Instance")
+		if v.Protect != prod || b.Protect != prod {
+			t.Errorf("protect: volume %v, bucket %v; want %v", v.Protect, b.Protect, prod)
+		}
+		if b.Inputs["forceDestroy"] != !prod {
+			t.Errorf("bucket forceDestroy %v", b.Inputs["forceDestroy"])
+		}
+		if i.Inputs["disableApiTermination"] != prod {
+			t.Errorf("termination protection %v", i.Inputs["disableApiTermination"])
+		}
+		if !prod {
+			for _, r := range rs {
+				if r.Protect {
+					t.Errorf("%s %s is protected in a preview stack", r.Type, r.Name)
+				}
+			}
+		}
+	})
+}
+
+func TestBackupsSnapshotsAndBucket(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		p := one(t, rs, "aws:dlm/lifecyclePolicy:LifecyclePolicy")
+		sched := get(p.Inputs, "policyDetails", "schedules").([]any)[0].(map[string]any)
+		if get(sched, "createRule", "interval") != 24.0 || get(sched, "retainRule", "count") == nil {
+			t.Errorf("snapshot schedule %v", sched)
+		}
+		target := get(p.Inputs, "policyDetails", "targetTags", "blog:snapshots")
+		if get(one(t, rs, "aws:ebs/volume:Volume").Inputs, "tags", "blog:snapshots") != target || target != "blog-"+stack {
+			t.Errorf("DLM targets %v, not the data volume", target)
+		}
+		pab := one(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			if pab.Inputs[k] != true {
+				t.Errorf("%s off", k)
+			}
+		}
+		if get(one(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2").Inputs, "versioningConfiguration", "status") != "Enabled" {
+			t.Error("bucket not versioned")
+		}
+		if get(one(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
+			t.Error("bucket not encrypted")
+		}
+		if get(one(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs, "rules", "expiration", "days") == nil {
+			t.Error("backups never expire")
+		}
+		if !strings.Contains(one(t, rs, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string), "aws:SecureTransport") {
+			t.Error("bucket allows plain HTTP")
+		}
+	})
+}
+
+func TestSecretsOnlyInSecureStringParameters(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		params := ofType(rs, "aws:ssm/parameter:Parameter")
+		var names []string
+		for _, p := range params {
+			names = append(names, p.Inputs["name"].(string))
+			if p.Inputs["type"] != "SecureString" || !p.Secret["value"] {
+				t.Errorf("%v is not a secret SecureString", p.Inputs["name"])
+			}
+		}
+		sort.Strings(names)
+		if want := []string{"/blog/" + stack + "/db-password", "/blog/" + stack + "/secret-key"}; !slices.Equal(names, want) {
+			t.Errorf("parameters %v, want %v", names, want)
+		}
+		for _, p := range ofType(rs, "random:index/randomPassword:RandomPassword") {
+			if p.Inputs["special"] != false {
+				t.Errorf("%s may contain characters that break DATABASE_URL", p.Name)
+			}
+		}
+		// The generated value appears nowhere but in those parameters.
+		for _, r := range rs {
+			for k, v := range r.Inputs {
+				if r.Secret[k] {
+					continue
+				}
+				if b, _ := json.Marshal(v); bytes.Contains(b, []byte(mockSecret)) {
+					t.Errorf("%s %s input %s carries the secret in plain text", r.Type, r.Name, k)
+				}
+			}
+		}
+	})
+}
+
+func TestNamesTagsAndRecordsDistinctPerStack(t *testing.T) {
+	names := map[string]string{}
+	for _, s := range stacks {
+		rs := mustRun(t, s.name, s.config)
+		for _, r := range rs {
+			if r.Type == "pulumi:pulumi:StackReference" {
+				continue
+			}
+			if !strings.HasPrefix(r.Name, "blog-"+s.name+"-") {
+				t.Errorf("%s: resource %s %q is not named after the stack", s.name, r.Type, r.Name)
+			}
+			if other, ok := names[r.Name]; ok && other != s.name {
+				t.Errorf("%q used by both %s and %s", r.Name, other, s.name)
+			}
+			names[r.Name] = s.name
+			if tags, ok := r.Inputs["tags"].(map[string]any); ok && tags["blog:stack"] != s.name {
+				t.Errorf("%s %s tagged %v", r.Type, r.Name, tags)
+			}
+			if r.Parent == "" || strings.HasSuffix(r.Parent, "pulumi:pulumi:Stack::blogstack-"+s.name) && !strings.HasPrefix(r.Type, "blogstack:") {
+				t.Errorf("%s %s is not parented to a component (parent %q)", r.Type, r.Name, r.Parent)
+			}
+		}
+		for _, typ := range []string{"aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucketV2:BucketV2", "aws:iam/role:Role", "aws:ec2/eip:Eip", "aws:ssm/parameter:Parameter", "aws:ssm/document:Document"} {
+			for _, r := range ofType(rs, typ) {
+				if _, ok := r.Inputs["tags"]; !ok {
+					t.Errorf("%s %s has no tags", typ, r.Name)
+				}
+			}
+		}
+		rec := one(t, rs, "aws:route53/record:Record")
+		wantName, wantZone := "blog.example.com", "ZEXAMPLECOM"
+		if s.name == "pr-12" {
+			wantName = "pr-12.example.com"
+		}
+		if rec.Inputs["name"] != wantName || rec.Inputs["zoneId"] != wantZone || rec.Inputs["ttl"] != 60.0 || rec.Inputs["type"] != "A" {
+			t.Errorf("%s record %v", s.name, rec.Inputs)
+		}
+		if !slices.Contains(rec.Inputs["records"].([]any), any("203.0.113.10")) {
+			t.Errorf("record does not point at the Elastic IP: %v", rec.Inputs["records"])
+		}
+	}
+}
+
+func TestPreviewStackDerivesFromItsName(t *testing.T) {
+	c := prodConfig()
+	c["blogstack:previewZone"] = "preview.example.com"
+	rs := mustRun(t, "pr-12", c)
+	if got := one(t, rs, "aws:route53/record:Record").Inputs["name"]; got != "pr-12.preview.example.com" {
+		t.Errorf("record %v", got)
+	}
+	if got := one(t, rs, "aws:ec2/instance:Instance").Inputs["instanceType"]; got != "t4g.micro" {
+		t.Errorf("preview instance %v, want the smaller t4g.micro", got)
+	}
+	if got := one(t, mustRun(t, "prod", prodConfig()), "aws:ec2/instance:Instance").Inputs["instanceType"]; got != "t4g.small" {
+		t.Errorf("prod instance %v", got)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	m := &mocks{ami: "ami-1"}
+	got := map[string]string{}
+	var mu sync.Mutex
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		out, err := infra.Stack(ctx)
+		if err != nil {
+			return err
+		}
+		for k, v := range out {
+			k := k
+			pulumi.ToOutput(v).ApplyT(func(x any) any {
+				mu.Lock()
+				got[k] = fmt.Sprint(x)
+				mu.Unlock()
+				return nil
+			})
+		}
+		return nil
+	}, pulumi.WithMocks("blogstack", "prod", m), func(i *pulumi.RunInfo) { i.Config = prodConfig() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"url":          "https://blog.example.com",
+		"registryUrl":  registryURL,
+		"instanceId":   "i-0123456789abcdef0",
+		"publicIp":     "203.0.113.10",
+		"dataVolumeId": "vol-0123456789abcdef0",
+		"backupBucket": "blog-prod-data-backups-a1b2c3d",
+		"imageTag":     "3f2a9c1",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outputs\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestInvalidConfigNamesTheSetting(t *testing.T) {
+	cases := []struct {
+		name, stack string
+		edit        func(map[string]string)
+		want        string
+	}{
+		{"missing domain", "prod", func(c map[string]string) { delete(c, "blogstack:domain") }, "blogstack:domain is required"},
+		{"domain outside zone", "prod", func(c map[string]string) { c["blogstack:domain"] = "blog.other.org" }, "blogstack:domain"},
+		{"missing zone", "prod", func(c map[string]string) { delete(c, "blogstack:hostedZone") }, "blogstack:hostedZone is required"},
+		{"missing region", "prod", func(c map[string]string) { delete(c, "aws:region") }, "aws:region is required"},
+		{"unknown instance type", "prod", func(c map[string]string) { c["blogstack:instanceType"] = "t3.gigantic" }, `blogstack:instanceType: unknown instance type "t3.gigantic"`},
+		{"not nitro", "prod", func(c map[string]string) { c["blogstack:instanceType"] = "t2.micro" }, "blogstack:instanceType: instance type \"t2.micro\" is not a Nitro"},
+		{"unknown preview type", "pr-12", func(c map[string]string) { c["blogstack:previewInstanceType"] = "banana" }, "blogstack:previewInstanceType: unknown instance type"},
+		{"malformed pr name", "pr-abc", func(map[string]string) {}, `stack name "pr-abc": preview stacks must be named pr-<number>`},
+		{"pr with leading zero", "pr-012", func(map[string]string) {}, "preview stacks must be named pr-<number>"},
+		{"bad image tag", "prod", func(c map[string]string) { c["blogstack:imageTag"] = "v1;reboot" }, "blogstack:imageTag"},
+		{"bad volume size", "prod", func(c map[string]string) { c["blogstack:dataVolumeSize"] = "lots" }, "blogstack:dataVolumeSize"},
+		{"bad subnet", "prod", func(c map[string]string) { c["blogstack:subnetId"] = "sn-1" }, "blogstack:subnetId"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := prodConfig()
+			tc.edit(c)
+			rs, err := run(t, tc.stack, c, "ami-1")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if len(rs) > 0 {
+				t.Errorf("declared %d resources before rejecting the config", len(rs))
+			}
+		})
+	}
+}
+
+func TestEmbeddedFilesMatchTheRepository(t *testing.T) {
+	compose, err := os.ReadFile("../../docker-compose.prod.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(compose, blogstack.ComposeFile) {
+		t.Error("embedded compose file differs from docker-compose.prod.yml")
+	}
+}
