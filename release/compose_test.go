@@ -326,10 +326,20 @@ func TestComposeVolumes(t *testing.T) {
 	}
 
 	db := binds("db")
-	// postgres 18 keeps PGDATA in /var/lib/postgresql/18/docker: mounting
-	// the old /var/lib/postgresql/data makes the image refuse to start.
-	if v, ok := db["/var/lib/postgresql"]; !ok || v.Source != dataVolume+"/postgres" {
-		t.Errorf("db must mount %s/postgres at /var/lib/postgresql, mounts %v", dataVolume, db)
+	dbService := service(t, p, "db")
+	// postgres 18 keeps PGDATA in /var/lib/postgresql/<major>/docker;
+	// mounting the old /var/lib/postgresql/data makes the image refuse to
+	// start, and a PGDATA outside the mount would live in the container.
+	major := regexp.MustCompile(`^postgres:(\d+)`).FindStringSubmatch(dbService.Image)
+	if major == nil {
+		t.Fatalf("db image %q names no major version", dbService.Image)
+	}
+	pgdata := "/var/lib/postgresql/" + major[1] + "/docker"
+	if got := env(dbService, "PGDATA"); got != pgdata {
+		t.Errorf("db PGDATA = %q, want %q (the image's default for postgres %s)", got, pgdata, major[1])
+	}
+	if v, ok := db[pgdata]; !ok || v.Source != dataVolume+"/postgres/"+major[1]+"/docker" {
+		t.Errorf("db must mount %s/postgres/%s/docker at PGDATA %s, mounts %v", dataVolume, major[1], pgdata, db)
 	}
 	if _, ok := db["/var/lib/postgresql/data"]; ok {
 		t.Error("db mounts /var/lib/postgresql/data, the pre-18 PGDATA")
