@@ -125,6 +125,13 @@ func stageEnv(s instructions.Stage) []string {
 func TestDockerfileStages(t *testing.T) {
 	d := parseDockerfile(t, readRoot(t, "Dockerfile"))
 
+	// The frontend that parses the file runs at build time too: pinned like
+	// a base image.
+	syntax, _, _, ok := parser.ParseDirective("syntax", d.raw)
+	if !ok || !regexp.MustCompile(`^docker/dockerfile:\d+\.\d+@sha256:[0-9a-f]{64}$`).MatchString(syntax) {
+		t.Errorf("# syntax = %q, want docker/dockerfile:<major.minor>@sha256:<digest>", syntax)
+	}
+
 	var names []string
 	for _, s := range d.stages {
 		names = append(names, s.Name)
