@@ -8,8 +8,8 @@
 #
 # Both build stages run on the builder's own platform: htmx is plain
 # JavaScript and Go cross-compiles, so an arm64 (Graviton) image needs no
-# emulation. Base images are pinned by tag (what it is) and by index digest
-# (which bytes, for every platform); bump both together, on purpose.
+# emulation. Base images are pinned by tag (what it is) and by digest (which
+# bytes); bump both together, on purpose.
 
 # htmx comes from the npm registry, pinned by package-lock.json.
 FROM --platform=$BUILDPLATFORM node:24.21.0-alpine@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1 AS assets
