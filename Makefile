@@ -12,7 +12,7 @@ HTMX_SRC := node_modules/htmx.org/dist/htmx.min.js
 HTMX_DST := blog/internal/web/static/htmx.min.js
 VIEWS    := blog/internal/views
 
-.PHONY: run test assets generate check-generated vet bench help
+.PHONY: run test assets generate check-generated vet bench screenshots help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -46,6 +46,10 @@ check-generated: ## fail when a generated *_templ.go file is stale
 vet: ## go vet and gofmt
 	@test -z "$$(gofmt -l blog stack release *.go 2>/dev/null)" || { gofmt -l blog stack release *.go; echo "gofmt needed" >&2; exit 1; }
 	$(GO) vet ./...
+
+screenshots: assets ## rewrite docs/screenshots: home and a post, light and dark, desktop and phone
+	@mkdir -p docs/screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./blog/internal/web/
 
 bench: ## benchmarks (measurements, not pass/fail)
 	$(GO) test -run '^$$' -bench . -benchmem ./blog/...

@@ -108,7 +108,7 @@ func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 		if cfg.DatabaseURL != "" {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		return nil, fmt.Errorf("BLOG_DATA_DIR: %w", err)
+		return nil, err
 	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {

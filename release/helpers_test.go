@@ -2,10 +2,14 @@ package release
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // root is the repository root: the artifacts live there, one level up.
@@ -184,15 +190,51 @@ func blogBinary(t testing.TB) string {
 	return blogBuild.path
 }
 
-// blogServer is a running blog on SQLite in a temporary directory.
+// testDatabaseURL creates an empty PostgreSQL database on the server named
+// by TEST_DATABASE_URL, dropped when the test ends: the image's binary is
+// built without SQLite, as production runs it.
+func testDatabaseURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("TEST_DATABASE_URL")
+	if admin == "" {
+		missing(t, "TEST_DATABASE_URL is not set (PostgreSQL for the image's binary)")
+	}
+	db, err := sql.Open("pgx", admin)
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		missing(t, "PostgreSQL at TEST_DATABASE_URL does not answer: %v", err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	name := "releasetest_" + hex.EncodeToString(buf)
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// blogServer is a running blog on its own PostgreSQL database.
 type blogServer struct {
 	*process
 	addr string // 127.0.0.1:port
 	url  string // http://addr
 }
 
-// startBlog runs `blog serve` on a free loopback port with a fresh SQLite
-// database and waits until /readyz answers 200.
+// startBlog runs `blog serve` on a free loopback port with a fresh
+// PostgreSQL database and waits until /readyz answers 200.
 func startBlog(t testing.TB, extraEnv ...string) *blogServer {
 	t.Helper()
 	bin := blogBinary(t)
@@ -200,6 +242,7 @@ func startBlog(t testing.TB, extraEnv ...string) *blogServer {
 	env := append([]string{
 		"BLOG_ADDR=" + addr,
 		"BLOG_DATA_DIR=" + t.TempDir(),
+		"DATABASE_URL=" + testDatabaseURL(t),
 		"BLOG_BASE_URL=http://" + addr,
 		"BLOG_LOG_FORMAT=json",
 	}, extraEnv...)

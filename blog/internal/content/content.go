@@ -68,6 +68,13 @@ var (
 
 	textPolicy = bluemonday.StrictPolicy()
 
+	// taskLabels names task-list checkboxes for screen readers (the
+	// renderer emits them unlabelled).
+	taskLabels = strings.NewReplacer(
+		`<input checked="" disabled="" type="checkbox">`, `<input checked="" disabled="" type="checkbox" aria-label="Done">`,
+		`<input disabled="" type="checkbox">`, `<input disabled="" type="checkbox" aria-label="Not done">`,
+	)
+
 	navLinks  = regexp.MustCompile(`<a [^>]*class="(?:anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref:[^"]*">.*?</sup>`)
 	blockTag  = regexp.MustCompile(`</?(?:p|h[1-6]|li|ul|ol|td|th|tr|table|thead|tbody|pre|blockquote|div|br|hr|section)\b[^>]*>`)
 	paragraph = regexp.MustCompile(`(?s)<p>(.*?)</p>`)
@@ -79,7 +86,7 @@ func Render(markdown string) (Rendered, error) {
 	if err := md.Convert([]byte(markdown), &buf); err != nil {
 		return Rendered{}, fmt.Errorf("render markdown: %w", err)
 	}
-	safe := postPolicy.Sanitize(buf.String())
+	safe := taskLabels.Replace(postPolicy.Sanitize(buf.String()))
 	// Section anchors and footnote back-links are navigation, not prose.
 	prose := navLinks.ReplaceAllString(safe, "")
 	plain := PlainText(prose)

@@ -16,9 +16,9 @@ func TestRender(t *testing.T) {
 	for _, want := range []string{
 		`<h1 id="title">Title <a href="#title" class="anchor">#</a></h1>`, // heading anchor
 		`<table>`, `<td>1</td>`, // GFM table
-		`<input checked="" disabled="" type="checkbox">`,                // task list
-		`<a href="#fn:1" class="footnote-ref" role="doc-noteref">1</a>`, // footnote
-		`<pre class="chroma"><code>`, `<span class="kd">func</span>`,    // highlighted with classes
+		`<input checked="" disabled="" type="checkbox" aria-label="Done">`, // task list, labelled
+		`<a href="#fn:1" class="footnote-ref" role="doc-noteref">1</a>`,    // footnote
+		`<pre class="chroma"><code>`, `<span class="kd">func</span>`,       // highlighted with classes
 	} {
 		if !strings.Contains(r.HTML, want) {
 			t.Errorf("HTML lacks %s:\n%s", want, r.HTML)

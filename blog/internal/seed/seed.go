@@ -187,8 +187,9 @@ func body(r *rand.Rand, t topic) string {
 		case 0:
 			fmt.Fprintf(&b, "```%s\n%s\n```\n\n", t.lang, t.code)
 		case 1:
+			// "*" keeps this list apart from the "-" task list below.
 			for _, s := range pick(r, sentences, 3) {
-				fmt.Fprintf(&b, "- %s\n", s)
+				fmt.Fprintf(&b, "* %s\n", s)
 			}
 			b.WriteString("\n")
 		case 2:
@@ -198,7 +199,7 @@ func body(r *rand.Rand, t topic) string {
 			fmt.Fprintf(&b, "> %s\n\n", sentences[r.IntN(len(sentences))])
 		}
 	}
-	b.WriteString("- [x] measure first\n- [x] change one thing\n- [ ] write it down\n")
+	b.WriteString("## Checklist\n\n- [x] measure first\n- [x] change one thing\n- [ ] write it down\n")
 	return b.String()
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
 // ErrNotFound means the requested row does not exist or is not visible.
@@ -55,6 +54,9 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 		db = bun.NewDB(sqldb, pgdialect.New())
 		d = postgres{}
 	} else {
+		if !sqliteBuiltIn {
+			return nil, errors.New("this build has no SQLite (built with -tags nosqlite): set DATABASE_URL to a postgres:// URL")
+		}
 		if err := os.MkdirAll(filepath.Dir(sqlitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}

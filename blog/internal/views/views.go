@@ -19,6 +19,7 @@ type Site struct {
 	Title   string
 	BaseURL string // without a trailing slash
 	Preview bool   // a preview stack: banner and noindex
+	Icon    string
 	CSS     []string
 	Scripts []string
 	// HTMXConfig is the JSON of htmx's <meta name="htmx-config">, empty
@@ -67,6 +68,9 @@ type Pager struct {
 	Page, Pages int
 	Newer       string // path of the previous (newer) page, empty on the first
 	Older       string // path of the next (older) page, empty on the last
+	// AppendTo, when set, is the list that htmx appends the older page to
+	// (a CSS selector) instead of navigating.
+	AppendTo string
 }
 
 // PostPage is one post with its comments.
@@ -148,3 +152,11 @@ func BlogPosting(site Site, p store.Post) map[string]any {
 }
 
 func commentID(c store.Comment) string { return fmt.Sprintf("comment-%d", c.ID) }
+
+// oobSwap marks an element that htmx swaps in by id, out of band.
+func oobSwap(oob bool) templ.Attributes {
+	if oob {
+		return templ.Attributes{"hx-swap-oob": "true"}
+	}
+	return nil
+}

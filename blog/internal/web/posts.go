@@ -70,6 +70,7 @@ func (s *Server) listPosts(w http.ResponseWriter, r *http.Request, path, tag str
 		return nil, pg, false
 	}
 	pg = pager(path, page, total, nil)
+	pg.AppendTo = "#posts"
 	if page > pg.Pages {
 		http.Redirect(w, r, pageURL(path, pg.Pages, nil), http.StatusFound)
 		return nil, pg, false

@@ -55,6 +55,7 @@ func (s *Server) site() views.Site {
 		Title:   s.cfg.Title,
 		BaseURL: s.cfg.BaseURL.String(),
 		Preview: s.cfg.Preview,
+		Icon:    s.assets.URL("favicon.svg"),
 		CSS:     []string{s.assets.URL("style.css"), s.assets.URL("chroma.css")},
 	}
 	if js := s.assets.URL("htmx.min.js"); js != "" {

@@ -34,7 +34,16 @@ type fixture struct {
 	client *http.Client
 }
 
+// newFixture is a blog with the fixed content of seed.
 func newFixture(t *testing.T, db storetest.DB, env map[string]string) *fixture {
+	t.Helper()
+	f := newBlog(t, db, env)
+	f.seed()
+	return f
+}
+
+// newBlog is a running blog over an empty, migrated database.
+func newBlog(t *testing.T, db storetest.DB, env map[string]string) *fixture {
 	t.Helper()
 	st := db.MustOpen(t)
 	cfg, err := config.Load(func(k string) string { return env[k] }, false)
@@ -52,7 +61,6 @@ func newFixture(t *testing.T, db storetest.DB, env map[string]string) *fixture {
 	f := &fixture{t: t, srv: srv, web: w, store: st, client: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	f.seed()
 	return f
 }
 
