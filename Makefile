@@ -26,6 +26,8 @@ run: assets ## serve the blog on BLOG_ADDR (default :8080), SQLite, demo content
 test: assets check-generated vet ## every test: Go (PostgreSQL, SQLite, HTTP, browser), generated files, lint
 	@if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 		echo "PostgreSQL is not answering on 127.0.0.1:5432: its tests are skipped (SQLite still runs)"; fi
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || [ -n "$$CHROME_BIN" ] || \
+		echo "Chromium not found: the browser tests are skipped (apt-get install chromium)"
 	$(GO) test -count=1 -timeout 30m ./...
 
 assets: ## copy htmx from node_modules into the embedded static files

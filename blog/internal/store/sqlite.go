@@ -72,20 +72,31 @@ func (sqlite) search(ctx context.Context, db *bun.DB, q string, now time.Time, l
 	}
 	var total int
 	err := db.NewRaw(`
-		SELECT count(*) FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid
+		SELECT count(*) FROM posts_fts CROSS JOIN posts p ON p.id = posts_fts.rowid
 		WHERE posts_fts MATCH ? AND p.status = 'published' AND p.published_at <= ?`,
 		match, now).Scan(ctx, &total)
 	if err != nil || total == 0 {
 		return nil, 0, err
 	}
 	var results []SearchResult
+	// CROSS JOIN keeps the full-text index as the outer loop (SQLite would
+	// otherwise probe it once per post). Snippets are costly: rank first,
+	// then make snippets for the page only.
 	err = db.NewRaw(`
+		WITH page AS (
+			SELECT posts_fts.rowid AS id, bm25(posts_fts, 10.0, 1.0) AS rank, p.published_at
+			FROM posts_fts CROSS JOIN posts p ON p.id = posts_fts.rowid
+			WHERE posts_fts MATCH ? AND p.status = 'published' AND p.published_at <= ?
+			ORDER BY rank, p.published_at DESC
+			LIMIT ? OFFSET ?
+		)
 		SELECT p.id, p.slug, p.title, p.excerpt, p.published_at,
 		       snippet(posts_fts, 1, ?, ?, ' … ', 28) AS snippet
-		FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid
-		WHERE posts_fts MATCH ? AND p.status = 'published' AND p.published_at <= ?
-		ORDER BY bm25(posts_fts, 10.0, 1.0), p.published_at DESC
-		LIMIT ? OFFSET ?`,
-		MarkStart, MarkEnd, match, now, limit, offset).Scan(ctx, &results)
+		FROM page
+		JOIN posts_fts ON posts_fts.rowid = page.id
+		JOIN posts p ON p.id = page.id
+		WHERE posts_fts MATCH ?
+		ORDER BY page.rank, page.published_at DESC`,
+		match, now, limit, offset, MarkStart, MarkEnd, match).Scan(ctx, &results)
 	return results, total, err
 }

@@ -345,10 +345,8 @@ func TestAccessibility(t *testing.T) {
 	}
 	f := browserBlog(t)
 	ctx, probs := browser(t)
-	var post string
-	if _, body := f.get("/sitemap.xml"); strings.Contains(body, "/posts/") {
-		post = "/posts/" + strings.SplitN(strings.SplitN(body, "/posts/", 2)[1], "<", 2)[0]
-	}
+	_, sitemap := f.get("/sitemap.xml")
+	post := "/posts/" + between(sitemap, "/posts/", "<")
 	for _, scheme := range []string{"light", "dark"} {
 		for _, path := range []string{"/", post, "/search?q=runbook", "/no-such-page"} {
 			t.Run(scheme+path, func(t *testing.T) {
@@ -392,10 +390,8 @@ func TestScreenshots(t *testing.T) {
 	}
 	f := browserBlog(t)
 	ctx, probs := browser(t)
-	var post string
-	if _, body := f.get("/sitemap.xml"); strings.Contains(body, "/posts/") {
-		post = "/posts/" + strings.SplitN(strings.SplitN(body, "/posts/", 2)[1], "<", 2)[0]
-	}
+	_, sitemap := f.get("/sitemap.xml")
+	post := "/posts/" + between(sitemap, "/posts/", "<")
 	for _, page := range []struct{ name, path string }{{"home", "/"}, {"post", post}} {
 		for _, scheme := range []string{"light", "dark"} {
 			for _, size := range []struct {

@@ -27,7 +27,7 @@ const published = 23
 
 // fixture is a running blog over a real database with known content.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	web    *web.Server
 	store  *store.Store
@@ -43,7 +43,7 @@ func newFixture(t *testing.T, db storetest.DB, env map[string]string) *fixture {
 }
 
 // newBlog is a running blog over an empty, migrated database.
-func newBlog(t *testing.T, db storetest.DB, env map[string]string) *fixture {
+func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	t.Helper()
 	st := db.MustOpen(t)
 	cfg, err := config.Load(func(k string) string { return env[k] }, false)
@@ -550,4 +550,14 @@ func TestPreview(t *testing.T) {
 	if _, robots := f.get("/robots.txt"); !strings.Contains(robots, "Disallow: /\n") {
 		t.Errorf("preview robots.txt:\n%s", robots)
 	}
+}
+
+// between returns the text of s after the first start, up to end.
+func between(s, start, end string) string {
+	_, after, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	before, _, _ := strings.Cut(after, end)
+	return before
 }
