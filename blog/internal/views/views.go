@@ -59,7 +59,7 @@ type ListPage struct {
 	Heading string // empty on the home page
 	Intro   string
 	Posts   []store.Post
-	Tags    []store.TagCount
+	Tags    []store.TagCount // topics to browse, on the first page of the home page
 	Pager   Pager
 }
 

@@ -25,6 +25,12 @@ const htmxConfig = `{"selfRequestsOnly":true,"allowEval":false,"allowScriptTags"
 // need the whole page). Handlers that call it vary on those headers.
 func wantsFragment(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Add("Vary", hxRequest+", "+hxBoosted+", "+hxHistoryRestore)
+	return isFragmentRequest(r)
+}
+
+// isFragmentRequest is wantsFragment without the Vary header, for handlers
+// that skip work only the full page needs.
+func isFragmentRequest(r *http.Request) bool {
 	return r.Header.Get(hxRequest) == "true" &&
 		r.Header.Get(hxBoosted) != "true" &&
 		r.Header.Get(hxHistoryRestore) != "true"

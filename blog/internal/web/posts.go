@@ -93,6 +93,13 @@ func (s *Server) handleHome() http.Handler {
 			Posts: posts,
 			Pager: pg,
 		}
+		if pg.Page == 1 && !isFragmentRequest(r) {
+			var err error
+			if vm.Tags, err = s.store.Tags(r.Context()); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		s.render(w, r, http.StatusOK, views.List(vm), views.ListMore(vm))
 	})
 }

@@ -179,6 +179,9 @@ func TestHomePagination(t *testing.T) {
 		if got := attr(doc, "link[rel=canonical]", "href"); got != "https://blog.example.com/" {
 			t.Errorf("canonical %q", got)
 		}
+		if topics := texts(doc, "[data-testid=topics] a"); strings.Join(topics, ",") != "Go 23,Databases 12" {
+			t.Errorf("topics %q: published tags by use, the draft's tag hidden", topics)
+		}
 		doc = f.page("/?page=3", 200)
 		titles = texts(doc, "[data-testid=post-card] h2")
 		if len(titles) != 3 || titles[2] != "Post 00" {
