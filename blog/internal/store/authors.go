@@ -40,3 +40,12 @@ func (s *Store) SaveAuthor(ctx context.Context, a Author) (Author, error) {
 	}
 	return a, nil
 }
+
+// Authors lists every author, admins first.
+func (s *Store) Authors(ctx context.Context) ([]Author, error) {
+	var as []Author
+	if err := s.db.NewSelect().Model(&as).Order("role", "email").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("authors: %w", err)
+	}
+	return as, nil
+}

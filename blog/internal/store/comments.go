@@ -31,3 +31,49 @@ func (s *Store) CreateComment(ctx context.Context, c Comment) (Comment, error) {
 	}
 	return c, nil
 }
+
+// PendingComment is a comment waiting for moderation, with its post.
+type PendingComment struct {
+	Comment
+	PostTitle string
+	PostSlug  string
+}
+
+// PendingComments lists comments waiting for moderation, oldest first.
+func (s *Store) PendingComments(ctx context.Context) ([]PendingComment, error) {
+	var cs []PendingComment
+	err := s.db.NewSelect().TableExpr("comments AS c").
+		ColumnExpr("c.id, c.post_id, c.name, c.website, c.body, c.status, c.created_at").
+		ColumnExpr("p.title AS post_title, p.slug AS post_slug").
+		Join("JOIN posts AS p ON p.id = c.post_id").
+		Where("c.status = ?", CommentPending).
+		OrderExpr("c.created_at, c.id").Scan(ctx, &cs)
+	if err != nil {
+		return nil, fmt.Errorf("pending comments: %w", err)
+	}
+	return cs, nil
+}
+
+// ApproveComment shows a comment on its post.
+func (s *Store) ApproveComment(ctx context.Context, id int64) error {
+	res, err := s.db.NewUpdate().Model((*Comment)(nil)).Set("status = ?", CommentApproved).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("approve comment: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("comment %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteComment removes a comment, pending or approved.
+func (s *Store) DeleteComment(ctx context.Context, id int64) error {
+	res, err := s.db.NewDelete().Model((*Comment)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete comment: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("comment %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

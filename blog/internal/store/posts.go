@@ -72,6 +72,16 @@ func (s *Store) PostBySlug(ctx context.Context, slug string) (Post, error) {
 	return p, notFound(err, "post "+slug)
 }
 
+// PostByID returns any post, whatever its status, for its authors.
+func (s *Store) PostByID(ctx context.Context, id int64) (Post, error) {
+	var p Post
+	err := s.db.NewSelect().Model(&p).
+		Relation("Author").
+		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") }).
+		Where("post.id = ?", id).Scan(ctx)
+	return p, notFound(err, fmt.Sprintf("post %d", id))
+}
+
 // SitemapEntry is one published post's URL data.
 type SitemapEntry struct {
 	Slug      string
@@ -120,6 +130,55 @@ func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
 	return p, nil
+}
+
+// UpdatePost saves new content for an existing post; its author stays.
+func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, error) {
+	r, err := content.Render(in.Body)
+	if err != nil {
+		return Post{}, err
+	}
+	p := Post{
+		ID: id, Title: in.Title, Slug: in.Slug, Body: in.Body,
+		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
+		Status: in.Status, PublishedAt: truncate(in.PublishedAt), UpdatedAt: s.now(),
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		taken, err := tx.NewSelect().Model((*Post)(nil)).Where("slug = ?", p.Slug).Where("id <> ?", id).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("slug %q: %w", p.Slug, ErrConflict)
+		}
+		res, err := tx.NewUpdate().Model(&p).
+			Column("title", "slug", "body", "html", "text", "excerpt", "reading_minutes", "status", "published_at", "updated_at").
+			WherePK().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("post %d: %w", id, ErrNotFound)
+		}
+		p.Tags, err = setTags(ctx, tx, id, in.Tags)
+		return err
+	})
+	if err != nil {
+		return Post{}, fmt.Errorf("update post: %w", err)
+	}
+	return s.PostByID(ctx, id)
+}
+
+// DeletePost removes a post with its comments and tag links.
+func (s *Store) DeletePost(ctx context.Context, id int64) error {
+	res, err := s.db.NewDelete().Model((*Post)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete post: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("post %d: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // setTags replaces a post's tags, creating tags that do not exist yet.

@@ -79,6 +79,7 @@ type PostPage struct {
 	Meta     Meta
 	Post     store.Post
 	Comments []store.Comment
+	Form     CommentForm
 }
 
 // SearchPage is the search form and, for a query, its results.
@@ -159,4 +160,15 @@ func oobSwap(oob bool) templ.Attributes {
 		return templ.Attributes{"hx-swap-oob": "true"}
 	}
 	return nil
+}
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+// prefixed renames error keys so that they match prefixed field ids.
+func prefixed(errs Errors, prefix string) Errors {
+	out := Errors{}
+	for k, v := range errs {
+		out[prefix+k] = v
+	}
+	return out
 }

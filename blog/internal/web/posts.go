@@ -147,15 +147,25 @@ func (s *Server) handlePost() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		site := s.site()
-		s.write(w, r, http.StatusOK, views.Article(views.PostPage{
-			Site: site,
-			Meta: views.Meta{
-				Title: post.Title, Description: post.Excerpt, Path: "/posts/" + post.Slug, Type: "article",
-				Published: post.PublishedAt, Modified: post.UpdatedAt, JSONLD: views.BlogPosting(site, post),
-			},
-			Post:     post,
-			Comments: comments,
-		}))
+		form := s.commentForm(post)
+		if r.URL.Query().Get("comment") == "pending" {
+			form.Notice = commentPending
+		}
+		s.write(w, r, http.StatusOK, views.Article(s.postPage(post, comments, form)))
 	})
+}
+
+// postPage is the view model of a post page.
+func (s *Server) postPage(post store.Post, comments []store.Comment, form views.CommentForm) views.PostPage {
+	site := s.site()
+	return views.PostPage{
+		Site: site,
+		Meta: views.Meta{
+			Title: post.Title, Description: post.Excerpt, Path: "/posts/" + post.Slug, Type: "article",
+			Published: post.PublishedAt, Modified: post.UpdatedAt, JSONLD: views.BlogPosting(site, post),
+		},
+		Post:     post,
+		Comments: comments,
+		Form:     form,
+	}
 }

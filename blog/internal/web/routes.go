@@ -6,23 +6,45 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
+	// Readers.
 	mux.Handle("GET /{$}", s.handleHome())
 	mux.Handle("GET /posts/{slug}", s.handlePost())
+	mux.Handle("POST /posts/{slug}/comments", s.handleComment())
 	mux.Handle("GET /tags/{tag}", s.handleTag())
 	mux.Handle("GET /search", s.handleSearch())
 
+	// Machines.
 	mux.Handle("GET /feed.atom", s.handleAtom())
 	mux.Handle("GET /feed.rss", s.handleRSS())
 	mux.Handle("GET /sitemap.xml", s.handleSitemap())
 	mux.Handle("GET /robots.txt", s.handleRobots())
-
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /static/{file}", s.assets)
 
+	// Authors.
+	mux.Handle("GET /login", s.handleLoginForm())
+	mux.Handle("POST /login", s.handleLogin())
+	mux.Handle("POST /logout", s.handleLogout())
+	author := s.requireAuthor
+	mux.Handle("GET /admin", author(s.handleDashboard()))
+	mux.Handle("GET /admin/posts/new", author(s.handleNewPost()))
+	mux.Handle("POST /admin/posts", author(s.handleSavePost(true)))
+	mux.Handle("GET /admin/posts/{id}/edit", author(s.handleEditPost()))
+	mux.Handle("POST /admin/posts/{id}", author(s.handleSavePost(false)))
+	mux.Handle("GET /admin/posts/{id}/delete", author(s.handleConfirmDelete()))
+	mux.Handle("POST /admin/posts/{id}/delete", author(s.handleDeletePost()))
+	mux.Handle("POST /admin/preview", author(s.handlePreview()))
+	mux.Handle("GET /admin/comments", author(s.handleModeration()))
+	mux.Handle("POST /admin/comments/{id}/approve", author(s.handleModerate("approved", s.store.ApproveComment)))
+	mux.Handle("POST /admin/comments/{id}/delete", author(s.handleModerate("deleted", s.store.DeleteComment)))
+	mux.Handle("GET /admin/authors", author(s.requireAdmin(s.handleAuthors())))
+	mux.Handle("POST /admin/authors", author(s.requireAdmin(s.handleSaveAuthor())))
+
 	mux.Handle("/", s.handleNotFound())
 
 	// Outermost first: every response, including errors and panics, is
-	// logged and carries the security headers.
-	return s.logRequests(s.securityHeaders(s.recoverPanics(conditionalGet(mux))))
+	// logged and carries the security headers; cross-origin form posts
+	// (CSRF) are refused before any handler runs.
+	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(limitBodies(conditionalGet(mux))))))
 }

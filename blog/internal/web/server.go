@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/store"
@@ -23,6 +24,23 @@ type Store interface {
 	ApprovedComments(ctx context.Context, postID int64) ([]store.Comment, error)
 	Search(ctx context.Context, q string, limit, offset int) ([]store.SearchResult, int, error)
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
+
+	CreateComment(ctx context.Context, c store.Comment) (store.Comment, error)
+	PendingComments(ctx context.Context) ([]store.PendingComment, error)
+	ApproveComment(ctx context.Context, id int64) error
+	DeleteComment(ctx context.Context, id int64) error
+
+	AuthorByEmail(ctx context.Context, email string) (store.Author, error)
+	Authors(ctx context.Context) ([]store.Author, error)
+	SaveAuthor(ctx context.Context, a store.Author) (store.Author, error)
+	CreateSession(ctx context.Context, id string, authorID int64, ttl time.Duration) error
+	SessionAuthor(ctx context.Context, id string) (store.Author, error)
+	DeleteSession(ctx context.Context, id string) error
+
+	PostByID(ctx context.Context, id int64) (store.Post, error)
+	CreatePost(ctx context.Context, in store.PostInput) (store.Post, error)
+	UpdatePost(ctx context.Context, id int64, in store.PostInput) (store.Post, error)
+	DeletePost(ctx context.Context, id int64) error
 }
 
 // Server holds the handlers' dependencies and the readiness state.
@@ -33,11 +51,18 @@ type Server struct {
 	assets   *Assets
 	draining atomic.Bool
 	handler  http.Handler
+
+	loginLimit   *limiter // sign-in attempts per client IP
+	commentLimit *limiter // comments per client IP
 }
 
 // NewServer builds the blog's HTTP handler.
 func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
-	s := &Server{cfg: cfg, store: st, log: log, assets: assets}
+	s := &Server{
+		cfg: cfg, store: st, log: log, assets: assets,
+		loginLimit:   newLimiter(10, 10*time.Minute),
+		commentLimit: newLimiter(5, 10*time.Minute),
+	}
 	s.handler = s.routes()
 	return s
 }

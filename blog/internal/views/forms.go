@@ -1,0 +1,87 @@
+package views
+
+import (
+	"time"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
+)
+
+// Errors maps a form field to what is wrong with it.
+type Errors map[string]string
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Site  Site
+	Meta  Meta
+	Email string
+	Next  string
+	Error string
+}
+
+// PostForm is the editor for a new or existing post. Values are what the
+// author typed, kept when the form is re-rendered with errors.
+type PostForm struct {
+	Site   Site
+	Meta   Meta
+	Action string // where the form posts
+	PostID int64  // 0 for a new post
+	Title, Slug, Body, Tags, Status, PublishAt string
+	Errors                                     Errors
+	Preview                                    string // rendered HTML of Body
+}
+
+// Dashboard is an author's overview.
+type Dashboard struct {
+	Site                        Site
+	Meta                        Meta
+	Author                      store.Author
+	Drafts, Scheduled, Published []store.Post
+	Pending                     int
+	Notice                      string
+}
+
+// ConfirmDelete asks before a post is deleted.
+type ConfirmDelete struct {
+	Site Site
+	Meta Meta
+	Post store.Post
+}
+
+// Moderation lists comments waiting for approval.
+type Moderation struct {
+	Site     Site
+	Meta     Meta
+	Comments []store.PendingComment
+	Notice   string
+}
+
+// AuthorsPage lists authors and adds one (admins only).
+type AuthorsPage struct {
+	Site                     Site
+	Meta                     Meta
+	Authors                  []store.Author
+	Email, Name, Role        string
+	Errors                   Errors
+	Notice                   string
+}
+
+// CommentForm is the comment form on a post page.
+type CommentForm struct {
+	Slug                string
+	Token               string // signed; proves the form came from this blog
+	Name, Website, Body string
+	Errors              Errors
+	Notice              string
+}
+
+// LocalInput formats a time for <input type="datetime-local"> in UTC.
+func LocalInput(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04")
+}
+
+func adminPostPath(id int64, action string) string {
+	return "/admin/posts/" + itoa(id) + action
+}

@@ -1,0 +1,278 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blogstack/blogstack/blog/internal/content"
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/views"
+)
+
+// dashboardNotices are the messages a redirect to the dashboard may show.
+var dashboardNotices = map[string]string{
+	"saved":   "The post is saved.",
+	"deleted": "The post is deleted.",
+}
+
+func (s *Server) adminMeta(title, path string) views.Meta {
+	return views.Meta{Title: title, Path: path, Type: "website", NoIndex: true}
+}
+
+func (s *Server) handleDashboard() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts, _, err := s.store.Posts(r.Context(), store.PostFilter{Drafts: true, Limit: 1000})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		pending, err := s.store.PendingComments(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		vm := views.Dashboard{
+			Site: s.site(), Meta: s.adminMeta("Dashboard", "/admin"),
+			Author: authorFrom(r.Context()), Pending: len(pending),
+			Notice: dashboardNotices[r.URL.Query().Get("done")],
+		}
+		now := time.Now()
+		for _, p := range posts {
+			switch {
+			case p.Status == store.StatusDraft:
+				vm.Drafts = append(vm.Drafts, p)
+			case p.PublishedAt != nil && p.PublishedAt.After(now):
+				vm.Scheduled = append(vm.Scheduled, p)
+			default:
+				vm.Published = append(vm.Published, p)
+			}
+		}
+		s.write(w, r, http.StatusOK, views.DashboardPage(vm))
+	})
+}
+
+// postInput reads and validates the editor's fields. The form view model
+// keeps what the author typed, with the errors, for re-rendering.
+func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm) {
+	f := views.PostForm{
+		Title:     strings.TrimSpace(r.PostFormValue("title")),
+		Slug:      strings.TrimSpace(r.PostFormValue("slug")),
+		Body:      strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n"),
+		Tags:      strings.TrimSpace(r.PostFormValue("tags")),
+		Status:    r.PostFormValue("status"),
+		PublishAt: strings.TrimSpace(r.PostFormValue("publish_at")),
+		Errors:    views.Errors{},
+	}
+	in := store.PostInput{AuthorID: authorID, Title: f.Title, Body: f.Body, Status: f.Status}
+
+	switch n := utf8.RuneCountInString(f.Title); {
+	case n == 0:
+		f.Errors["title"] = "Give the post a title."
+	case n > 200:
+		f.Errors["title"] = fmt.Sprintf("The title is %d characters long; the limit is 200.", n)
+	}
+	in.Slug = f.Slug
+	if in.Slug == "" {
+		in.Slug = content.Slug(f.Title)
+	}
+	switch {
+	case in.Slug == "" && f.Title != "":
+		f.Errors["slug"] = "The title has no letters or digits to make a slug from; enter one."
+	case in.Slug != "" && content.Slug(in.Slug) != in.Slug:
+		f.Errors["slug"] = "Use lower-case letters, digits and single hyphens, such as my-first-post."
+	}
+	if strings.TrimSpace(f.Body) == "" {
+		f.Errors["body"] = "Write the post."
+	} else if len(f.Body) > 200_000 {
+		f.Errors["body"] = "The post is over 200,000 bytes; split it."
+	}
+	for _, t := range strings.Split(f.Tags, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if store.TagSlug(t) == "" || utf8.RuneCountInString(t) > 40 {
+			f.Errors["tags"] = fmt.Sprintf("%q is not a usable tag: up to 40 characters with letters or digits.", t)
+			break
+		}
+		in.Tags = append(in.Tags, t)
+	}
+	if len(in.Tags) > 10 {
+		f.Errors["tags"] = "Use at most 10 tags."
+	}
+	if f.Status != store.StatusDraft && f.Status != store.StatusPublished {
+		f.Errors["status"] = "Choose draft or published."
+	}
+	if f.PublishAt != "" {
+		t, err := time.Parse("2006-01-02T15:04", f.PublishAt)
+		if err != nil {
+			f.Errors["publish_at"] = "Enter a date and time such as 2026-12-24T09:30."
+		} else {
+			in.PublishedAt = &t
+		}
+	}
+	if in.PublishedAt == nil && f.Status == store.StatusPublished {
+		now := time.Now().UTC()
+		in.PublishedAt = &now
+	}
+	if len(f.Errors) == 0 {
+		f.Errors = nil
+	}
+	return in, f
+}
+
+// editorPage fills the editor's view model for a new or existing post.
+func (s *Server) editorPage(f views.PostForm, id int64) views.PostForm {
+	f.Site = s.site()
+	f.PostID = id
+	if id == 0 {
+		f.Meta = s.adminMeta("New post", "/admin/posts/new")
+		f.Action = "/admin/posts"
+	} else {
+		f.Meta = s.adminMeta("Edit post", fmt.Sprintf("/admin/posts/%d/edit", id))
+		f.Action = fmt.Sprintf("/admin/posts/%d", id)
+	}
+	if f.Body != "" && f.Preview == "" {
+		if r, err := content.Render(f.Body); err == nil {
+			f.Preview = r.HTML
+		}
+	}
+	return f
+}
+
+func (s *Server) handleNewPost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(views.PostForm{Status: store.StatusDraft}, 0)))
+	})
+}
+
+// ownPost loads a post that the signed-in author may change: their own,
+// or any post for an admin. Others' posts are not found.
+func (s *Server) ownPost(r *http.Request) (store.Post, error) {
+	id, err := idParam(r)
+	if err != nil {
+		return store.Post{}, err
+	}
+	p, err := s.store.PostByID(r.Context(), id)
+	if err != nil {
+		return store.Post{}, err
+	}
+	if a := authorFrom(r.Context()); a.Role != store.RoleAdmin && a.ID != p.AuthorID {
+		return store.Post{}, fmt.Errorf("post %d of another author: %w", id, store.ErrNotFound)
+	}
+	return p, nil
+}
+
+func (s *Server) handleEditPost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.ownPost(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var tags []string
+		for _, t := range p.Tags {
+			tags = append(tags, t.Name)
+		}
+		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(views.PostForm{
+			Title: p.Title, Slug: p.Slug, Body: p.Body, Tags: strings.Join(tags, ", "),
+			Status: p.Status, PublishAt: views.LocalInput(p.PublishedAt), Preview: p.HTML,
+		}, p.ID)))
+	})
+}
+
+// handleSavePost creates (id 0) or updates a post. Invalid input re-renders
+// the editor with 422 and everything the author typed; "Preview" renders
+// without saving.
+func (s *Server) handleSavePost(create bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id int64
+		if !create {
+			p, err := s.ownPost(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			id = p.ID
+		}
+		in, form := postInput(r, authorFrom(r.Context()).ID)
+		if r.PostFormValue("intent") == "preview" {
+			s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(form, id)))
+			return
+		}
+		if len(form.Errors) > 0 {
+			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
+			return
+		}
+		var err error
+		if create {
+			_, err = s.store.CreatePost(r.Context(), in)
+		} else {
+			_, err = s.store.UpdatePost(r.Context(), id, in)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			form.Errors = views.Errors{"slug": fmt.Sprintf("Another post already uses the slug %q; choose another.", in.Slug)}
+			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.log.Info("post saved", "slug", in.Slug, "status", in.Status, "by", authorFrom(r.Context()).Email)
+		http.Redirect(w, r, "/admin?done=saved", http.StatusSeeOther)
+	})
+}
+
+func (s *Server) handleConfirmDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.ownPost(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.write(w, r, http.StatusOK, views.DeletePage(views.ConfirmDelete{
+			Site: s.site(), Meta: s.adminMeta("Delete "+p.Title, fmt.Sprintf("/admin/posts/%d/delete", p.ID)), Post: p,
+		}))
+	})
+}
+
+// handleDeletePost deletes a post; htmx removes its row itself.
+func (s *Server) handleDeletePost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.ownPost(r)
+		if err == nil {
+			err = s.store.DeletePost(r.Context(), p.ID)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.log.Info("post deleted", "slug", p.Slug, "by", authorFrom(r.Context()).Email)
+		if isFragmentRequest(r) {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		http.Redirect(w, r, "/admin?done=deleted", http.StatusSeeOther)
+	})
+}
+
+// handlePreview renders markdown for the editor's live preview.
+func (s *Server) handlePreview() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := r.PostFormValue("body")
+		if len(body) > 200_000 {
+			s.fail(w, r, badRequest{"The post is over 200,000 bytes."})
+			return
+		}
+		out, err := content.Render(body)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.write(w, r, http.StatusOK, views.PreviewFragment(out.HTML))
+	})
+}

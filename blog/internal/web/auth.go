@@ -1,0 +1,174 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/blogstack/blogstack/blog/internal/auth"
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/views"
+)
+
+// sessionTTL is how long a sign-in lasts.
+const sessionTTL = 30 * 24 * time.Hour
+
+// dummyHash is compared against when an email is unknown, so that a wrong
+// email takes as long as a wrong password and does not reveal who exists.
+var dummyHash, _ = auth.HashPassword("not a real password, only for timing")
+
+type authorKey struct{}
+
+// authorFrom returns the signed-in author that requireAuthor put in ctx.
+func authorFrom(ctx context.Context) store.Author {
+	a, _ := ctx.Value(authorKey{}).(store.Author)
+	return a
+}
+
+// sessionCookie is the session cookie's name: with https the __Host- prefix
+// pins it to this origin, path / and Secure.
+func (s *Server) sessionCookie() string {
+	if s.cfg.Secure() {
+		return "__Host-session"
+	}
+	return "session"
+}
+
+// sessionID is what the store keeps of a session token: its hash.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// requireAuthor lets signed-in authors through and sends everyone else to
+// the sign-in page, coming back afterwards. Admin pages are never cached.
+func (s *Server) requireAuthor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if c, err := r.Cookie(s.sessionCookie()); err == nil && c.Value != "" {
+			a, err := s.store.SessionAuthor(r.Context(), sessionID(c.Value))
+			if err == nil {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authorKey{}, a)))
+				return
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		target := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+		if r.Method != http.MethodGet {
+			target = "/login"
+		}
+		if r.Header.Get(hxRequest) == "true" {
+			w.Header().Set("HX-Redirect", target)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	})
+}
+
+// requireAdmin lets only admins through; it runs inside requireAuthor.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authorFrom(r.Context()).Role != store.RoleAdmin {
+			s.errorPage(w, r, http.StatusForbidden, "Admins only", "Only an admin can manage authors.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return "/admin"
+	}
+	return next
+}
+
+func (s *Server) loginPage(r *http.Request, email, next, msg string) views.LoginPage {
+	return views.LoginPage{
+		Site:  s.site(),
+		Meta:  views.Meta{Title: "Sign in", Path: "/login", Type: "website", NoIndex: true},
+		Email: email, Next: safeNext(next), Error: msg,
+	}
+}
+
+func (s *Server) handleLoginForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		s.write(w, r, http.StatusOK, views.Login(s.loginPage(r, "", r.URL.Query().Get("next"), "")))
+	})
+}
+
+func (s *Server) handleLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		email := strings.TrimSpace(r.PostFormValue("email"))
+		password := r.PostFormValue("password")
+		next := r.PostFormValue("next")
+		if !s.loginLimit.allow(s.clientIP(r)) {
+			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
+				"Too many sign-in attempts from your address. Wait a few minutes and try again.")))
+			return
+		}
+		if email == "" || password == "" {
+			s.write(w, r, http.StatusUnprocessableEntity, views.Login(s.loginPage(r, email, next, "Enter your email and password.")))
+			return
+		}
+		a, err := s.store.AuthorByEmail(r.Context(), email)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			_ = auth.CheckPassword(dummyHash, password)
+			err = auth.ErrWrongPassword
+		case err == nil:
+			err = auth.CheckPassword(a.PasswordHash, password)
+		}
+		if errors.Is(err, auth.ErrWrongPassword) {
+			s.write(w, r, http.StatusUnauthorized, views.Login(s.loginPage(r, email, next, "That email and password do not match an author.")))
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		buf := make([]byte, 32)
+		_, _ = rand.Read(buf)
+		token := base64.RawURLEncoding.EncodeToString(buf)
+		if err := s.store.CreateSession(r.Context(), sessionID(token), a.ID, sessionTTL); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: s.sessionCookie(), Value: token, Path: "/", MaxAge: int(sessionTTL.Seconds()),
+			HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+		})
+		s.log.Info("signed in", "author", a.Email, "ip", s.clientIP(r))
+		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+	})
+}
+
+func (s *Server) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(s.sessionCookie()); err == nil && c.Value != "" {
+			if err := s.store.DeleteSession(r.Context(), sessionID(c.Value)); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+		})
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
