@@ -21,10 +21,10 @@ type LoginPage struct {
 // PostForm is the editor for a new or existing post. Values are what the
 // author typed, kept when the form is re-rendered with errors.
 type PostForm struct {
-	Site   Site
-	Meta   Meta
-	Action string // where the form posts
-	PostID int64  // 0 for a new post
+	Site                                       Site
+	Meta                                       Meta
+	Action                                     string // where the form posts
+	PostID                                     int64  // 0 for a new post
 	Title, Slug, Body, Tags, Status, PublishAt string
 	Errors                                     Errors
 	Preview                                    string // rendered HTML of Body
@@ -32,12 +32,12 @@ type PostForm struct {
 
 // Dashboard is an author's overview.
 type Dashboard struct {
-	Site                        Site
-	Meta                        Meta
-	Author                      store.Author
+	Site                         Site
+	Meta                         Meta
+	Author                       store.Author
 	Drafts, Scheduled, Published []store.Post
-	Pending                     int
-	Notice                      string
+	Pending                      int
+	Notice                       string
 }
 
 // ConfirmDelete asks before a post is deleted.
@@ -57,12 +57,12 @@ type Moderation struct {
 
 // AuthorsPage lists authors and adds one (admins only).
 type AuthorsPage struct {
-	Site                     Site
-	Meta                     Meta
-	Authors                  []store.Author
-	Email, Name, Role        string
-	Errors                   Errors
-	Notice                   string
+	Site              Site
+	Meta              Meta
+	Authors           []store.Author
+	Email, Name, Role string
+	Errors            Errors
+	Notice            string
 }
 
 // CommentForm is the comment form on a post page.
