@@ -333,7 +333,7 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		}
 		author, err = st.SaveAuthor(ctx, store.Author{Email: demoEmail, Name: "Demo Author", PasswordHash: hash, Role: store.RoleAdmin})
 		if err == nil {
-			login := fmt.Sprintf("demo login: %s / %s\n", demoEmail, password)
+			login := fmt.Sprintf("demo login: %s / %s (sign in at /login)\n", demoEmail, password)
 			fmt.Fprint(stdout, login)
 			if werr := os.WriteFile(loginFile, []byte(login), 0o600); werr != nil && cfg.DatabaseURL == "" {
 				log.Warn("could not save the demo login", "err", werr)
