@@ -129,6 +129,14 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 	}, bucketChild...); err != nil {
 		return nil, err
 	}
+	// One rule for the whole bucket: host/backup's daily dumps (backups/)
+	// and deploy output (deploy-logs/) are kept backupExpireDays, 35 by
+	// default (7 on previews), longer than DLM's snapshots (14 days). The
+	// bucket is versioned, so an expired or overwritten dump then stays a
+	// noncurrent version for as long again before it is deleted (recoverable
+	// by version id with an operator's credentials; the host's role cannot
+	// read old versions): a compromised host that overwrote every dump would
+	// not destroy them for that long.
 	days := pulumi.Int(cfg.BackupExpireDays)
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-backups-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),

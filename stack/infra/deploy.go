@@ -55,10 +55,11 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	if err != nil {
 		return nil, err
 	}
-	content := args.RegistryURL.ApplyT(func(registry string) (string, error) {
+	content := pulumi.All(args.RegistryURL, args.BucketName).ApplyT(func(v []any) (string, error) {
 		settings := SettingsFile(StackSettings{
-			Registry: registry, Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
+			Registry: v[0].(string), Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
 			ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
+			BackupBucket: v[1].(string), BackupPrefix: BackupKeyPrefix(cfg.Stack),
 		})
 		return DeployDocument(append(files, settings), cfg.DeployTimeoutSecs)
 	}).(pulumi.StringOutput)

@@ -33,12 +33,19 @@ func UserData(bootstrap []byte, volumeID string) string {
 		"exec /opt/blog/host/bootstrap '" + volumeID + "'\n"
 }
 
-// StackSettings are the non-secret settings host/deploy reads from
-// /etc/blog/stack.env.
+// StackSettings are the non-secret settings host/deploy, host/backup and
+// host/restore read from /etc/blog/stack.env.
 type StackSettings struct {
 	Registry, Domain, AcmeEmail, ParameterPrefix, Region string
-	Preview                                              bool
+	// BackupBucket and BackupPrefix are where host/backup uploads dumps:
+	// s3://BackupBucket/BackupPrefix<time>.dump.
+	BackupBucket, BackupPrefix string
+	Preview                    bool
 }
+
+// BackupKeyPrefix is where a stack's database dumps go in its bucket,
+// inside the prefix the host's role may write.
+func BackupKeyPrefix(stack string) string { return BackupPrefix + stack + "/" }
 
 func (s StackSettings) env() string {
 	preview := ""
@@ -53,6 +60,8 @@ func (s StackSettings) env() string {
 		"BLOG_ACME_EMAIL=" + s.AcmeEmail,
 		"BLOG_SSM_PREFIX=" + s.ParameterPrefix,
 		"AWS_REGION=" + s.Region,
+		"BLOG_BACKUP_BUCKET=" + s.BackupBucket,
+		"BLOG_BACKUP_PREFIX=" + s.BackupPrefix,
 	}
 	for i, l := range lines[1:] {
 		lines[i+1] = shellAssign(l)

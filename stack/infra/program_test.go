@@ -449,6 +449,10 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			"BLOG_PREVIEW='" + preview + "'",
 			"BLOG_SSM_PREFIX='/blog/" + stack + "'",
 			"AWS_REGION='eu-west-1'",
+			// host/backup uploads to this bucket, below the prefix the
+			// host's role may write (see TestIAMNoWildcardsWhereNarrowerExists).
+			"BLOG_BACKUP_BUCKET='blog-" + stack + "-data-backups-a1b2c3d'",
+			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
@@ -698,7 +702,24 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 		if get(one(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
 			t.Error("bucket not encrypted")
 		}
-		if get(one(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs, "rules", "expiration", "days") == nil {
+		// Dumps below backups/<stack>/ expire after backupExpireDays: 35 in
+		// prod, 7 in previews (Pulumi.yaml); noncurrent versions too.
+		wantDays := 35.0
+		if stack != "prod" {
+			wantDays = 7.0
+		}
+		var expiresBackups bool
+		for _, rule := range one(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs["rules"].([]any) {
+			prefix, _ := get(rule, "filter", "prefix").(string)
+			if get(rule, "status") != "Enabled" || !strings.HasPrefix(infra.BackupKeyPrefix(stack), prefix) {
+				continue
+			}
+			if get(rule, "expiration", "days") != wantDays || get(rule, "noncurrentVersionExpiration", "noncurrentDays") != wantDays {
+				t.Errorf("rule %v: want dumps and their old versions expired after %v days", rule, wantDays)
+			}
+			expiresBackups = true
+		}
+		if !expiresBackups {
 			t.Error("backups never expire")
 		}
 		if !strings.Contains(one(t, rs, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string), "aws:SecureTransport") {
