@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,11 @@ import (
 
 // The host scripts run here against fakes of the tools they drive. Each fake
 // appends its command line to calls.log and reads FAKE_* variables that make
-// it fail or misbehave; fake docker also remembers which image the app runs.
+// it fail or misbehave; fake docker also remembers which image the app runs
+// and whether it is stopped, and keeps "the database" in $FAKE_DIR/database:
+// pg_dump prints it, pg_restore replaces it (unless the dump is damaged, when
+// it fails and, like --single-transaction, changes nothing). Fake aws keeps
+// S3 objects below $FAKE_DIR/s3/<bucket>/<key>.
 var fakes = map[string]string{
 	"docker": `
 echo "docker $* | image=${BLOG_IMAGE:-}" >>"$FAKE_DIR/calls.log"
@@ -25,9 +31,22 @@ case $args in
   *" compose "*" run "*" migrate "*)
     sleep "${FAKE_MIGRATE_SLEEP:-0}"
     if [[ -n ${FAKE_FAIL_MIGRATE:-} ]]; then echo "migration 0007 failed: boom" >&2; exit 1; fi ;;
-  *" compose "*" up "*" app "*) echo "$BLOG_IMAGE" >"$FAKE_DIR/app-image" ;;
+  *" compose "*" exec -T db pg_dump "*)
+    if [[ -n ${FAKE_FAIL_PG_DUMP:-} ]]; then echo "pg_dump: error: connection to server failed" >&2; exit 1; fi
+    if [[ -f $FAKE_DIR/database ]]; then cat "$FAKE_DIR/database"; else printf 'PGDMP the live database'; fi ;;
+  *" compose "*" exec -T db pg_restore --list "*)
+    input=$(cat)
+    if [[ $input != PGDMP* ]]; then echo "pg_restore: error: input file does not appear to be a valid archive" >&2; exit 1; fi
+    echo "; Archive created at 2026-01-01 03:15:00 UTC" ;;
+  *" compose "*" exec -T db pg_restore "*)
+    input=$(cat)
+    if [[ $input == *damaged* ]]; then echo "pg_restore: error: could not read from input file: end of file" >&2; exit 1; fi
+    printf '%s' "$input" >"$FAKE_DIR/database" ;;
+  *" compose "*" stop app "*) touch "$FAKE_DIR/app-stopped" ;;
+  *" compose "*" up "*" app "*) echo "$BLOG_IMAGE" >"$FAKE_DIR/app-image"; rm -f "$FAKE_DIR/app-stopped" ;;
   *" compose "*" ps "*" app "*) [[ ! -f $FAKE_DIR/app-image ]] || echo cid-app ;;
   *" inspect "*)
+    if [[ -f $FAKE_DIR/app-stopped ]]; then echo exited/; exit 0; fi
     image=$(<"$FAKE_DIR/app-image")
     for tag in ${FAKE_UNHEALTHY_TAGS:-}; do
       if [[ $image == *":$tag" ]]; then echo running/unhealthy; exit 0; fi
@@ -43,6 +62,16 @@ echo "aws $*" >>"$FAKE_DIR/calls.log"
 case " $* " in
   *"/db-password "*) echo Pw0123456789abcdefXYZ ;;
   *"/secret-key "*) echo sk-0123456789 ;;
+  *" s3 cp "*)
+    src=${*: -2:1} dst=${*: -1}
+    if [[ $dst == s3://* ]]; then
+      [[ -z ${FAKE_FAIL_UPLOAD:-} ]] || { echo "upload failed: An error occurred (AccessDenied) when calling the PutObject operation" >&2; exit 1; }
+      mkdir -p "$(dirname "$FAKE_DIR/s3/${dst#s3://}")"
+      cp "$src" "$FAKE_DIR/s3/${dst#s3://}"
+    else
+      [[ -f $FAKE_DIR/s3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
+      cp "$FAKE_DIR/s3/${src#s3://}" "$dst"
+    fi ;;
   *) exit 1 ;;
 esac`,
 	"blkid": `
@@ -110,6 +139,7 @@ func newHost(t *testing.T) *host {
 		"BLOG_DATA="+h.path("srv/blog"),
 		"BLOG_STATE="+h.path("var/lib/blog"),
 		"BLOG_LOCK="+h.path("run/lock/blog-deploy.lock"),
+		"BLOG_SYSTEMD="+h.path("etc/systemd/system"),
 		"BLOG_FSTAB="+h.path("etc/fstab"),
 		"BLOG_DISK_BY_ID="+h.path("dev/disk/by-id"),
 		"BLOG_CLI_PLUGINS="+h.path("usr/local/lib/docker/cli-plugins"),
@@ -119,6 +149,7 @@ func newHost(t *testing.T) *host {
 		"BLOG_DEVICE_WAIT=2",
 		"BLOG_BOOTSTRAP_WAIT=2",
 		"BLOG_LOCK_WAIT=1",
+		"BLOG_BACKUP_LOCK_WAIT=1",
 		"BLOG_HEALTH_TIMEOUT=2",
 	)
 	return h
@@ -140,20 +171,36 @@ func (h *host) attachVolume(id string) {
 }
 
 // readyForDeploy is a host that bootstrap has finished on, with the files the
-// deploy association writes.
+// deploy association writes: the compose file, every file of host/ and the
+// stack's settings.
 func (h *host) readyForDeploy() {
 	h.t.Helper()
 	h.write("var/lib/blog/bootstrapped", "2026-01-01T00:00:00Z\n")
 	h.write("../fake/mounted", h.path("srv/blog")+"\n")
 	h.write("opt/blog/docker-compose.prod.yml", string(ComposeFile))
+	err := fs.WalkDir(HostFiles(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(HostFiles(), p)
+		h.write("opt/blog/host/"+p, string(b))
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	h.write("etc/blog/stack.env", strings.Join([]string{
 		"BLOG_REGISTRY=123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog",
 		"BLOG_DOMAIN=blog.example.com",
 		"BLOG_PREVIEW=",
 		"BLOG_SSM_PREFIX=/blog/prod",
 		"AWS_REGION=eu-west-1",
+		"BLOG_BACKUP_BUCKET=" + bucket,
+		"BLOG_BACKUP_PREFIX=backups/prod/",
 	}, "\n")+"\n")
 }
+
+const bucket = "blog-prod-data-backups-a1b2c3d"
 
 func (h *host) write(rel, content string) {
 	h.t.Helper()
@@ -473,7 +520,7 @@ func TestDeployTwoAtOnceSecondWaitsThenFails(t *testing.T) {
 	start := time.Now()
 	out, ok := h.run("deploy", []string{"BLOG_LOCK_WAIT=1"}, "v2")
 	waited := time.Since(start)
-	mustFail(t, out, ok, "another deploy still holds")
+	mustFail(t, out, ok, "another deploy, a backup or a restore still holds")
 	if waited < time.Second {
 		t.Errorf("second deploy gave up after %v, want it to wait BLOG_LOCK_WAIT=1s", waited)
 	}
@@ -577,8 +624,10 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 		t.Skip("shellcheck not installed (apt-get install -y shellcheck); CI fails here instead")
 	}
 	scripts := hostScripts(t)
-	if len(scripts) < 2 {
-		t.Fatalf("found only %v in host/", scripts)
+	for _, want := range []string{"bootstrap", "deploy", "backup", "restore"} {
+		if !slices.Contains(scripts, filepath.Join("host", want)) {
+			t.Fatalf("host/%s is not among the scripts found: %v", want, scripts)
+		}
 	}
 	for _, s := range scripts {
 		t.Run(filepath.Base(s), func(t *testing.T) {
@@ -594,5 +643,397 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 				t.Errorf("shellcheck %s:\n%s", s, out)
 			}
 		})
+	}
+}
+
+// inOrder fails unless each of want matches a call after the previous one.
+func inOrder(t *testing.T, calls []string, want ...string) {
+	t.Helper()
+	i := 0
+	for _, c := range calls {
+		if i < len(want) && strings.Contains(c, want[i]) {
+			i++
+		}
+	}
+	if i != len(want) {
+		t.Fatalf("calls not in order %q (matched %d):\n%s", want, i, strings.Join(calls, "\n"))
+	}
+}
+
+// deployed is a host running release v1, with the calls so far forgotten.
+func deployed(t *testing.T) *host {
+	t.Helper()
+	h := newHost(t)
+	h.readyForDeploy()
+	h.deployOK("v1")
+	h.calls()
+	return h
+}
+
+// leftovers lists what is left in the dump directory on the data volume.
+func (h *host) leftovers() []string {
+	h.t.Helper()
+	entries, err := os.ReadDir(h.path("srv/blog/backup"))
+	if err != nil && !os.IsNotExist(err) {
+		h.t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+var uploadCall = regexp.MustCompile(`^aws s3 cp --region eu-west-1 --only-show-errors --sse aws:kms (\S+) s3://` + bucket + `/backups/prod/(\d{8}T\d{6}Z)\.dump$`)
+
+func TestBackupGood(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP posts and comments")
+	before := time.Now().UTC().Truncate(time.Second)
+	out, ok := h.run("backup", nil)
+	mustOK(t, out, ok)
+	calls := h.calls()
+	inOrder(t, calls, "exec -T db pg_dump -U blog -Fc blog", "exec -T db pg_restore --list", "aws s3 cp")
+
+	ups := matching(calls, "s3 cp")
+	if len(ups) != 1 {
+		t.Fatalf("want one upload, got %v", ups)
+	}
+	m := uploadCall.FindStringSubmatch(ups[0])
+	if m == nil {
+		t.Fatalf("upload %q: want an SSE-KMS upload to s3://%s/backups/prod/<UTC time>.dump", ups[0], bucket)
+	}
+	tmp, stamp := m[1], m[2]
+	taken, err := time.Parse("20060102T150405Z", stamp)
+	if err != nil || taken.Before(before) || taken.After(time.Now().UTC()) {
+		t.Errorf("key time %s is not the UTC time of the backup (%v)", stamp, err)
+	}
+	if !strings.HasPrefix(tmp, h.path("srv/blog/")) {
+		t.Errorf("dump written to %s, not on the data volume", tmp)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("temporary dump %s not removed: %v", tmp, err)
+	}
+	if left := h.leftovers(); len(left) != 0 {
+		t.Errorf("left on the data volume: %v", left)
+	}
+	if got := h.read("../fake/s3/" + bucket + "/backups/prod/" + stamp + ".dump"); got != "PGDMP posts and comments" {
+		t.Errorf("uploaded %q, want the dump", got)
+	}
+	if dump := matching(calls, "pg_dump"); !strings.HasSuffix(dump[0], ":v1") {
+		t.Errorf("compose not run with the last good release's image: %s", dump[0])
+	}
+	logLine := "backup ok s3://" + bucket + "/backups/prod/" + stamp + ".dump 24 bytes\n"
+	if got := h.read("var/lib/blog/backups.log"); !strings.HasSuffix(got, logLine) {
+		t.Errorf("backups.log = %q, want a line ending %q", got, logLine)
+	}
+}
+
+func TestBackupPgDumpFailsUploadsNothing(t *testing.T) {
+	h := deployed(t)
+	out, ok := h.run("backup", []string{"FAKE_FAIL_PG_DUMP=1"})
+	mustFail(t, out, ok, "pg_dump of the blog database failed")
+	mustFail(t, out, ok, "nothing was uploaded")
+	if m := matching(h.calls(), "aws "); len(m) != 0 {
+		t.Errorf("called aws after pg_dump failed: %v", m)
+	}
+	if left := h.leftovers(); len(left) != 0 {
+		t.Errorf("left on the data volume: %v", left)
+	}
+	if got := h.read("var/lib/blog/backups.log"); !strings.Contains(got, "backup failed: pg_dump") {
+		t.Errorf("failure not logged: %q", got)
+	}
+}
+
+func TestBackupUnreadableDumpIsNotUploaded(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "not an archive")
+	out, ok := h.run("backup", nil)
+	mustFail(t, out, ok, "the dump is not readable (pg_restore --list failed); nothing was uploaded")
+	if m := matching(h.calls(), "aws "); len(m) != 0 {
+		t.Errorf("uploaded an unreadable dump: %v", m)
+	}
+	if left := h.leftovers(); len(left) != 0 {
+		t.Errorf("left on the data volume: %v", left)
+	}
+}
+
+func TestBackupUploadFails(t *testing.T) {
+	h := deployed(t)
+	out, ok := h.run("backup", []string{"FAKE_FAIL_UPLOAD=1"})
+	mustFail(t, out, ok, "upload to s3://"+bucket+"/backups/prod/")
+	mustFail(t, out, ok, "AccessDenied") // aws's own reason reaches the log too
+	if left := h.leftovers(); len(left) != 0 {
+		t.Errorf("temporary dump left on the data volume: %v", left)
+	}
+}
+
+func TestBackupNeedsTheDataVolume(t *testing.T) {
+	h := deployed(t)
+	if err := os.Remove(filepath.Join(h.fake, "mounted")); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := h.run("backup", nil)
+	mustFail(t, out, ok, "not writing a dump to the root disk")
+	if m := matching(h.calls(), "pg_dump"); len(m) != 0 {
+		t.Errorf("dumped without the data volume: %v", m)
+	}
+}
+
+func TestBackupWaitsForADeployThenFails(t *testing.T) {
+	h := deployed(t)
+	deploy := h.command("deploy", []string{"FAKE_MIGRATE_SLEEP=4", "BLOG_LOCK_WAIT=30"}, "v2")
+	var deployOut bytes.Buffer
+	deploy.Stdout, deploy.Stderr = &deployOut, &deployOut
+	if err := deploy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(matching(h.peekCalls(), "migrate")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("deploy never reached its migration:\n%s", deployOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	out, ok := h.run("backup", []string{"BLOG_BACKUP_LOCK_WAIT=1"})
+	waited := time.Since(start)
+	mustFail(t, out, ok, "a deploy, restore or another backup still holds")
+	if waited < time.Second {
+		t.Errorf("backup gave up after %v, want it to wait BLOG_BACKUP_LOCK_WAIT=1s", waited)
+	}
+	if err := deploy.Wait(); err != nil {
+		t.Fatalf("deploy failed: %v\n%s", err, deployOut.String())
+	}
+	if m := matching(h.calls(), "pg_dump"); len(m) != 0 {
+		t.Errorf("dumped during a deploy's migration: %v", m)
+	}
+	// Once the deploy is done, the next backup goes through.
+	out, ok = h.run("backup", nil)
+	mustOK(t, out, ok)
+}
+
+// storeBackup puts a dump in the fake bucket and returns its name.
+func (h *host) storeBackup(content string) string {
+	h.t.Helper()
+	name := "20260101T031500Z.dump"
+	h.write("../fake/s3/"+bucket+"/backups/prod/"+name, content)
+	return name
+}
+
+func TestRestoreRefusesWithoutConfirmation(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP live")
+	name := h.storeBackup("PGDMP old")
+	for _, env := range [][]string{nil, {"BLOG_RESTORE_CONFIRM=0"}, {"BLOG_RESTORE_CONFIRM=yes"}} {
+		out, ok := h.run("restore", env, name)
+		mustFail(t, out, ok, "refusing")
+		mustFail(t, out, ok, "--yes")
+		if calls := h.calls(); len(calls) != 1 || calls[0] != "" {
+			t.Errorf("touched the host without confirmation: %v", calls)
+		}
+	}
+	if got := h.read("../fake/database"); got != "PGDMP live" {
+		t.Errorf("database is %q", got)
+	}
+	if _, err := os.Stat(h.path("srv/blog/backup")); !os.IsNotExist(err) {
+		t.Errorf("created the dump directory: %v", err)
+	}
+}
+
+func TestRestoreGood(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP live")
+	name := h.storeBackup("PGDMP old")
+	out, ok := h.run("restore", nil, "--yes", name)
+	mustOK(t, out, ok)
+	calls := h.calls()
+	inOrder(t, calls,
+		"aws s3 cp --region eu-west-1 --only-show-errors s3://"+bucket+"/backups/prod/"+name+" ",
+		"exec -T db pg_restore --list",
+		"exec -T db pg_dump -U blog -Fc blog",
+		"stop app",
+		"exec -T db pg_restore -U blog -d blog --clean --if-exists --no-owner --single-transaction",
+		"run --rm --no-deps migrate",
+		"up -d --no-deps app",
+		"inspect",
+	)
+	for _, c := range matching(calls, "docker ") {
+		if !strings.HasSuffix(c, "image=123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog:v1") {
+			t.Errorf("compose not run on the last good release: %s", c)
+		}
+	}
+	if got := h.read("../fake/database"); got != "PGDMP old" {
+		t.Errorf("database is %q, want the restored dump", got)
+	}
+	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err == nil {
+		t.Error("app left stopped after a good restore")
+	}
+	left := h.leftovers()
+	if len(left) != 1 || !strings.HasPrefix(left[0], "pre-restore-") {
+		t.Fatalf("want only the safety dump left on the data volume, got %v", left)
+	}
+	if got := h.read("srv/blog/backup/" + left[0]); got != "PGDMP live" {
+		t.Errorf("safety dump holds %q, want the database as it was", got)
+	}
+	if !strings.Contains(out, "the app (v1) is healthy") {
+		t.Errorf("output:\n%s", out)
+	}
+	if got := h.read("var/lib/blog/backups.log"); !strings.Contains(got, "restore ok "+name) {
+		t.Errorf("restore not logged: %q", got)
+	}
+}
+
+func TestRestoreSources(t *testing.T) {
+	for _, tc := range []struct{ name, arg, download string }{
+		{"local file", "", ""},
+		{"s3 url", "s3://" + bucket + "/backups/prod/20260101T031500Z.dump", "s3://" + bucket + "/backups/prod/20260101T031500Z.dump"},
+		{"key", "backups/prod/20260101T031500Z.dump", "s3://" + bucket + "/backups/prod/20260101T031500Z.dump"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := deployed(t)
+			h.storeBackup("PGDMP old")
+			arg := tc.arg
+			if arg == "" {
+				arg = filepath.Join(h.dir, "copy.dump")
+				if err := os.WriteFile(arg, []byte("PGDMP old"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, ok := h.run("restore", []string{"BLOG_RESTORE_CONFIRM=1"}, arg)
+			mustOK(t, out, ok)
+			downloads := matching(h.calls(), "s3 cp")
+			if tc.download == "" && len(downloads) != 0 || tc.download != "" && (len(downloads) != 1 || !strings.Contains(downloads[0], tc.download+" ")) {
+				t.Errorf("downloads %v, want %q", downloads, tc.download)
+			}
+			if got := h.read("../fake/database"); got != "PGDMP old" {
+				t.Errorf("database is %q", got)
+			}
+		})
+	}
+}
+
+func TestRestoreUnreadableOrMissingDumpChangesNothing(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP live")
+	name := h.storeBackup("an html error page")
+	out, ok := h.run("restore", nil, "--yes", name)
+	mustFail(t, out, ok, "is not a readable pg_dump custom-format archive")
+	mustFail(t, out, ok, "nothing was changed, the app keeps serving")
+	out, ok = h.run("restore", nil, "--yes", "20250101T000000Z.dump")
+	mustFail(t, out, ok, "cannot download s3://"+bucket+"/backups/prod/20250101T000000Z.dump")
+	calls := h.calls()
+	for _, never := range []string{"stop", "-d blog --clean"} {
+		if m := matching(calls, never); len(m) != 0 {
+			t.Errorf("ran %q for a dump that cannot be restored: %v", never, m)
+		}
+	}
+	if got := h.read("../fake/database"); got != "PGDMP live" {
+		t.Errorf("database is %q", got)
+	}
+	if left := h.leftovers(); len(left) != 0 {
+		t.Errorf("left on the data volume: %v", left)
+	}
+}
+
+// A dump whose table of contents reads but whose data is damaged fails in
+// pg_restore. It runs in one transaction, so the database is as it was: the
+// app is started again on it and the restore fails with that reason.
+func TestRestoreDamagedDumpRollsBackAndRestartsTheApp(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP live")
+	name := h.storeBackup("PGDMP damaged")
+	out, ok := h.run("restore", nil, "--yes", name)
+	mustFail(t, out, ok, "pg_restore could not apply "+name+"; it ran in one transaction, so the database is unchanged (rolled back) and the app (v1) is serving it again")
+	mustFail(t, out, ok, "could not read from input file") // pg_restore's own reason
+	calls := h.calls()
+	inOrder(t, calls, "stop app", "--clean", "up -d --no-deps app", "inspect")
+	if m := matching(calls, "migrate"); len(m) != 0 {
+		t.Errorf("ran migrations after a failed restore: %v", m)
+	}
+	if got := h.read("../fake/database"); got != "PGDMP live" {
+		t.Errorf("database is %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err == nil {
+		t.Error("app left stopped")
+	}
+}
+
+func TestRestoreFailedMigrationLeavesTheAppStopped(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/database", "PGDMP live")
+	name := h.storeBackup("PGDMP old")
+	out, ok := h.run("restore", []string{"FAKE_FAIL_MIGRATE=1"}, "--yes", name)
+	mustFail(t, out, ok, "the database now holds "+name+", but the migrations of v1 failed on it; the app is left stopped")
+	mustFail(t, out, ok, "to go back to the database as it was: ")
+	if m := matching(h.calls(), "up -d --no-deps app"); len(m) != 0 {
+		t.Errorf("started the app on an unmigrated database: %v", m)
+	}
+	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err != nil {
+		t.Errorf("app not stopped: %v\n%s", err, out)
+	}
+	left := h.leftovers()
+	if len(left) != 1 || !strings.Contains(out, h.path("srv/blog/backup/"+left[0])) {
+		t.Errorf("output does not name the safety dump %v:\n%s", left, out)
+	}
+}
+
+func TestDeployInstallsBackupTimerOnce(t *testing.T) {
+	h := newHost(t)
+	h.readyForDeploy()
+	h.deployOK("v1")
+	calls := h.calls()
+	inOrder(t, calls, "systemctl daemon-reload", "systemctl enable --now blog-backup.timer", "compose")
+	for _, want := range []string{"systemctl daemon-reload", "systemctl enable --now blog-backup.timer"} {
+		if n := len(matching(calls, want)); n != 1 {
+			t.Errorf("%d %q, want 1", n, want)
+		}
+	}
+	for _, unit := range []string{"blog-backup.service", "blog-backup.timer"} {
+		want, err := os.ReadFile(filepath.Join("host", unit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.read("etc/systemd/system/" + unit); got != string(want) {
+			t.Errorf("installed %s differs from host/%s", unit, unit)
+		}
+	}
+
+	h.deployOK("v2")
+	calls = h.calls()
+	for _, never := range []string{"daemon-reload", "systemctl enable"} {
+		if m := matching(calls, never); len(m) != 0 {
+			t.Errorf("second deploy with unchanged units ran %v", m)
+		}
+	}
+
+	// A release that changes a unit reloads systemd once more.
+	h.write("opt/blog/host/blog-backup.timer", h.read("opt/blog/host/blog-backup.timer")+"# changed\n")
+	h.deployOK("v3")
+	if n := len(matching(h.calls(), "systemctl daemon-reload")); n != 1 {
+		t.Errorf("changed unit: %d daemon-reloads, want 1", n)
+	}
+}
+
+// The timer runs the script that deploy delivers, daily, at a random time,
+// and catches up after downtime.
+func TestBackupUnits(t *testing.T) {
+	service, _ := os.ReadFile("host/blog-backup.service")
+	timer, _ := os.ReadFile("host/blog-backup.timer")
+	for _, want := range []string{"ExecStart=/opt/blog/host/backup\n", "Type=oneshot\n", "RequiresMountsFor=/srv/blog\n"} {
+		if !bytes.Contains(service, []byte(want)) {
+			t.Errorf("blog-backup.service lacks %q", want)
+		}
+	}
+	for _, want := range []string{"OnCalendar=", "RandomizedDelaySec=", "Persistent=true\n", "WantedBy=timers.target\n"} {
+		if !bytes.Contains(timer, []byte(want)) {
+			t.Errorf("blog-backup.timer lacks %q", want)
+		}
+	}
+	if analyze, err := exec.LookPath("systemd-analyze"); err == nil {
+		out, err := exec.Command(analyze, "calendar", regexp.MustCompile(`OnCalendar=(.*)`).FindStringSubmatch(string(timer))[1]).CombinedOutput()
+		if err != nil {
+			t.Errorf("systemd-analyze calendar: %v\n%s", err, out)
+		}
 	}
 }
