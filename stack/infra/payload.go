@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -118,14 +120,16 @@ func SettingsFile(s StackSettings) PayloadFile {
 
 // DeployScript is the shell the SSM document runs: write every payload file
 // (each by rename, so a script that is running keeps its old copy) and run
-// host/deploy with the association's image tag.
+// host/deploy with the association's image tag. Files travel gzipped, then
+// base64: plain base64 of the compose file and host/ came within 2 KB of
+// SSM's 64 KB limit on a document; gzip makes it a third of that.
 func DeployScript(files []PayloadFile) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\nset -euo pipefail\numask 022\n")
 	b.WriteString("install -d -m 0755 /opt/blog/host /etc/blog\n")
-	b.WriteString("put() { base64 -d >\"$1.new\"; chmod \"$2\" \"$1.new\"; mv -f \"$1.new\" \"$1\"; }\n")
+	b.WriteString("put() { base64 -d | gzip -dc >\"$1.new\"; chmod \"$2\" \"$1.new\"; mv -f \"$1.new\" \"$1\"; }\n")
 	for _, f := range files {
-		fmt.Fprintf(&b, "put %s %s <<'EOF'\n%sEOF\n", f.Path, f.Mode, wrap(base64.StdEncoding.EncodeToString(f.Content)))
+		fmt.Fprintf(&b, "put %s %s <<'EOF'\n%sEOF\n", f.Path, f.Mode, wrap(base64.StdEncoding.EncodeToString(gzipped(f.Content))))
 	}
 	b.WriteString("exec /opt/blog/host/deploy '{{ imageTag }}'\n")
 	return b.String()
@@ -173,6 +177,16 @@ func PayloadHash(files []PayloadFile) string {
 		h.Write(f.Content)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:10]
+}
+
+// gzipped compresses b with a zero header (no name, no time), so the same
+// files always give the same document.
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // error only for a bad level
+	_, _ = w.Write(b)                                       // writes to a bytes.Buffer do not fail
+	_ = w.Close()
+	return buf.Bytes()
 }
 
 func wrap(s string) string {

@@ -2,9 +2,11 @@ package infra_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,7 +419,10 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got[m[1]] = string(b)
+			got[m[1]] = gunzip(t, b)
+		}
+		if !strings.Contains(script, "put() { base64 -d | gzip -dc >") {
+			t.Error("the document does not unpack files the way they are packed")
 		}
 		want := map[string]string{}
 		compose, err := os.ReadFile("../../docker-compose.prod.yml")
@@ -460,6 +465,31 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 		}
 		if !strings.HasSuffix(script, "exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
 			t.Error("document does not end by running host/deploy with the tag")
+		}
+	})
+}
+
+func gunzip(t *testing.T, b []byte) string {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestDeployDocumentHasRoom keeps the document well under SSM's 64 KB, so
+// a growing script fails here, with room to spare, before it fails a deploy.
+func TestDeployDocumentHasRoom(t *testing.T) {
+	eachStack(t, func(t *testing.T, _ string, rs []res) {
+		n := len(one(t, rs, "aws:ssm/document:Document").Inputs["content"].(string))
+		t.Logf("deploy document: %d bytes of %d", n, infra.MaxDocument)
+		if n > infra.MaxDocument*3/4 {
+			t.Errorf("deploy document is %d bytes, over three quarters of SSM's %d", n, infra.MaxDocument)
 		}
 	})
 }
