@@ -46,7 +46,8 @@ check-generated: ## fail when a generated *_templ.go file is stale
 		diff -r -q "$$tmp" $(VIEWS) >/dev/null || { echo "generated views are stale: run make generate and commit" >&2; exit 1; }
 
 vet: ## go vet and gofmt
-	@test -z "$$(gofmt -l blog stack release *.go 2>/dev/null)" || { gofmt -l blog stack release *.go; echo "gofmt needed" >&2; exit 1; }
+	@files=$$(find . -name '*.go' -not -path './node_modules/*'); \
+		test -z "$$(gofmt -l $$files)" || { gofmt -l $$files; echo "gofmt needed" >&2; exit 1; }
 	$(GO) vet ./...
 
 screenshots: assets ## rewrite docs/screenshots: home and a post, light and dark, desktop and phone
