@@ -276,15 +276,15 @@ func DashboardPage(vm Dashboard) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = AdminPostList("Drafts", "drafts", vm.Drafts).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = AdminPostList("Drafts", "drafts", vm.Drafts, false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = AdminPostList("Scheduled", "scheduled", vm.Scheduled).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = AdminPostList("Scheduled", "scheduled", vm.Scheduled, false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = AdminPostList("Published", "published", vm.Published).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = AdminPostList("Published", "published", vm.Published, true).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -298,8 +298,8 @@ func DashboardPage(vm Dashboard) templ.Component {
 	})
 }
 
-// AdminPostList is one group of the dashboard.
-func AdminPostList(heading, id string, posts []store.Post) templ.Component {
+// AdminPostList is one group of the dashboard; live posts link to their page.
+func AdminPostList(heading, id string, posts []store.Post, live bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -471,7 +471,7 @@ func AdminPostList(heading, id string, posts []store.Post) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if p.Status == store.StatusPublished {
+				if live {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<a href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

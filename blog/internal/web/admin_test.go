@@ -237,6 +237,9 @@ func TestPostEditor(t *testing.T) {
 				!strings.Contains(doc.Find("[data-testid=drafts]").Text(), "Draft") || !strings.Contains(doc.Find("[data-testid=published]").Text(), "Fresh Ideas") {
 				t.Errorf("dashboard groups wrong:\n%s", doc.Find("main").Text())
 			}
+			if doc.Find(`[data-testid=scheduled] a[href="/posts/later"]`).Length() != 0 || doc.Find(`[data-testid=published] a[href="/posts/fresh-ideas"]`).Length() != 1 {
+				t.Errorf("only live posts link to their page")
+			}
 
 			// Edit: an author may not touch another author's post.
 			p, err := f.store.PostBySlug(context.Background(), "post-01")
