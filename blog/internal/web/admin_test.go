@@ -413,6 +413,18 @@ func testComments(t *testing.T, f *fixture) {
 	}
 }
 
+func TestOversizedForm(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), nil)
+	resp, body := f.send(f.client, http.MethodPost, "/posts/post-01/comments", url.Values{"name": {"R"}, "body": {strings.Repeat("x", 2<<20)}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "Nothing was saved") {
+		t.Errorf("a 2 MB form: %d", resp.StatusCode)
+	}
+	resp, _ = f.send(f.client, http.MethodPost, "/login", nil, "Content-Type", "application/x-www-form-urlencoded", "X-Bad", "1")
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an empty sign-in form: %d", resp.StatusCode)
+	}
+}
+
 func TestCommentRateLimit(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), nil)
 	doc := f.page("/posts/post-01", 200)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -55,10 +56,24 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 // maxBody bounds what a form may send; a post body is at most 200 KB.
 const maxBody = 1 << 20
 
-// limitBodies caps request bodies so that a huge upload cannot exhaust memory.
-func limitBodies(next http.Handler) http.Handler {
+// parseForms caps request bodies so that a huge upload cannot exhaust
+// memory, and parses forms once, answering a clear 413 or 400 instead of
+// letting a handler see empty fields.
+func (s *Server) parseForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					s.errorPage(w, r, http.StatusRequestEntityTooLarge, "That was too much",
+						fmt.Sprintf("The form sent more than %d KB, which is more than this blog accepts. Nothing was saved.", maxBody>>10))
+					return
+				}
+				s.fail(w, r, badRequest{"The form could not be read: " + err.Error() + "."})
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -46,5 +46,5 @@ func (s *Server) routes() http.Handler {
 	// Outermost first: every response, including errors and panics, is
 	// logged and carries the security headers; cross-origin form posts
 	// (CSRF) are refused before any handler runs.
-	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(limitBodies(conditionalGet(mux))))))
+	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(mux))))))
 }
