@@ -2,9 +2,9 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
