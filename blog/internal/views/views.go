@@ -172,3 +172,24 @@ func prefixed(errs Errors, prefix string) Errors {
 	}
 	return out
 }
+
+// section names the part of the site a page belongs to, for the header's
+// aria-current.
+func section(path string) string {
+	switch {
+	case path == "/" || strings.HasPrefix(path, "/?"):
+		return "posts"
+	case strings.HasPrefix(path, "/search"):
+		return "search"
+	}
+	return ""
+}
+
+// current marks the link to the page being shown; an empty aria-current
+// would mean false, so the value is explicit.
+func current(on bool) templ.Attributes {
+	if on {
+		return templ.Attributes{"aria-current": "page"}
+	}
+	return nil
+}

@@ -179,6 +179,9 @@ func TestHomePagination(t *testing.T) {
 		if got := attr(doc, "link[rel=canonical]", "href"); got != "https://blog.example.com/" {
 			t.Errorf("canonical %q", got)
 		}
+		if cur := texts(doc, "header nav a[aria-current=page]"); len(cur) != 1 || cur[0] != "Posts" {
+			t.Errorf("current section %v", cur)
+		}
 		if topics := texts(doc, "[data-testid=topics] a"); strings.Join(topics, ",") != "Go 23,Databases 12" {
 			t.Errorf("topics %q: published tags by use, the draft's tag hidden", topics)
 		}
