@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,8 +18,15 @@ import (
 
 // The host scripts run here against fakes of the tools they drive. Each fake
 // appends its command line to calls.log and reads FAKE_* variables that make
-// it fail or misbehave; fake docker also remembers which image the app runs
-// and whether it is stopped, and keeps "the database" in $FAKE_DIR/database:
+// it fail or misbehave. Fake docker keeps the app containers as compose names
+// them, $FAKE_DIR/apps/blog-app-<n>/ (id cid<n>) with the image they run and
+// whether they are stopped, and Caddy's live upstreams in caddy-upstreams (a
+// copy of the upstreams file, taken when the proxy starts or reloads); it
+// writes $FAKE_DIR/violations when Caddy is pointed at a container that is
+// not healthy, or a healthy container Caddy sends traffic to is stopped or
+// removed. Like compose, it numbers a new container one above the highest
+// existing one.
+// It keeps "the database" in $FAKE_DIR/database:
 // pg_dump prints it, pg_restore replaces it (unless the dump is damaged, when
 // it fails and, like --single-transaction, changes nothing). Fake aws keeps
 // S3 objects below $FAKE_DIR/s3/<bucket>/<key>.
@@ -26,6 +34,35 @@ var fakes = map[string]string{
 	"docker": `
 echo "docker $* | image=${BLOG_IMAGE:-}" >>"$FAKE_DIR/calls.log"
 args=" $* "
+apps=$FAKE_DIR/apps
+# status is what docker inspect says of app container $1's state and health;
+# the health comes from the tag of its image.
+status() {
+  local image tag
+  if [[ -f $1/stopped ]]; then echo exited/; return; fi
+  image=$(<"$1/image")
+  for tag in ${FAKE_UNHEALTHY_TAGS:-}; do
+    if [[ $image == *":$tag" ]]; then echo running/unhealthy; return; fi
+  done
+  for tag in ${FAKE_STARTING_TAGS:-}; do
+    if [[ $image == *":$tag" ]]; then echo running/starting; return; fi
+  done
+  for tag in ${FAKE_CRASHING_TAGS:-}; do
+    if [[ $image == *":$tag" ]]; then echo restarting/; return; fi
+  done
+  echo running/healthy
+}
+# caddy_load is Caddy (re)loading its config: it takes the upstreams file,
+# and notes a violation for an upstream that is not a healthy app container.
+caddy_load() {
+  local u
+  for u in $(sed -n 's/^to //p' "$BLOG_ROOT/host/upstreams"); do
+    if [[ ! -d $apps/${u%:8080} || $(status "$apps/${u%:8080}") != running/healthy ]]; then
+      echo "caddy pointed at $u, which is not a healthy running app container" >>"$FAKE_DIR/violations"
+    fi
+  done
+  cp "$BLOG_ROOT/host/upstreams" "$FAKE_DIR/caddy-upstreams"
+}
 case $args in
   *" compose "*" pull "*) [[ -z ${FAKE_FAIL_PULL:-} ]] ;;
   *" compose "*" run "*" migrate "*)
@@ -42,19 +79,54 @@ case $args in
     input=$(cat)
     if [[ $input == *damaged* ]]; then echo "pg_restore: error: could not read from input file: end of file" >&2; exit 1; fi
     printf '%s' "$input" >"$FAKE_DIR/database" ;;
-  *" compose "*" stop app "*) touch "$FAKE_DIR/app-stopped" ;;
-  *" compose "*" up "*" app "*) echo "$BLOG_IMAGE" >"$FAKE_DIR/app-image"; rm -f "$FAKE_DIR/app-stopped" ;;
-  *" compose "*" ps "*" app "*) [[ ! -f $FAKE_DIR/app-image ]] || echo cid-app ;;
-  *" inspect "*)
-    if [[ -f $FAKE_DIR/app-stopped ]]; then echo exited/; exit 0; fi
-    image=$(<"$FAKE_DIR/app-image")
-    for tag in ${FAKE_UNHEALTHY_TAGS:-}; do
-      if [[ $image == *":$tag" ]]; then echo running/unhealthy; exit 0; fi
+  *" compose "*" stop app "*) for c in "$apps"/*; do [[ ! -d $c ]] || touch "$c/stopped"; done ;;
+  *" compose "*" up "*" app "*)
+    [[ -z ${FAKE_FAIL_UP_APP:-} ]] || { echo "Error response from daemon: no space left on device" >&2; exit 1; }
+    scale=1
+    [[ $args =~ " --scale app="([0-9]+)" " ]] && scale=${BASH_REMATCH[1]}
+    mkdir -p "$apps"
+    n=0 max=0
+    for c in "$apps"/*; do
+      [[ -d $c ]] || continue
+      n=$((n + 1)) num=${c##*-}
+      ((num <= max)) || max=$num
+      # Without --no-recreate compose recreates a container whose image
+      # changed (same name); either way it starts a stopped one.
+      if [[ $args != *" --no-recreate "* ]]; then echo "$BLOG_IMAGE" >"$c/image"; fi
+      rm -f "$c/stopped"
     done
-    for tag in ${FAKE_STARTING_TAGS:-}; do
-      if [[ $image == *":$tag" ]]; then echo running/starting; exit 0; fi
-    done
-    echo running/healthy ;;
+    while ((n < scale)); do
+      max=$((max + 1)) n=$((n + 1))
+      mkdir "$apps/blog-app-$max"
+      echo "$BLOG_IMAGE" >"$apps/blog-app-$max/image"
+    done ;;
+  *" compose "*" ps "*" app "*)
+    for c in "$apps"/*; do
+      [[ -d $c ]] || continue
+      [[ $args == *" --all "* || ! -f $c/stopped ]] || continue
+      echo "cid${c##*-}"
+    done ;;
+  *" compose "*" up "*" proxy "*)
+    [[ -z ${FAKE_FAIL_PROXY:-} ]] || { echo "proxy is unhealthy" >&2; exit 1; }
+    if [[ ! -f $FAKE_DIR/caddy-upstreams ]]; then caddy_load; fi ;;
+  *" compose "*" exec -T proxy caddy reload "*)
+    [[ -z ${FAKE_FAIL_RELOAD:-} ]] || { echo "Error: adapting config using caddyfile: unrecognized directive" >&2; exit 1; }
+    caddy_load ;;
+  *" compose "*) ;;
+  " inspect "*)
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
+    if [[ $args == *".Name"* ]]; then echo "/${c##*/}"; else status "$c"; fi ;;
+  " stop "* | " rm "*)
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
+    if [[ $(status "$c") == running/healthy ]] && grep -qx "to ${c##*/}:8080" "$FAKE_DIR/caddy-upstreams" 2>/dev/null; then
+      echo "docker $* while Caddy sends traffic to ${c##*/}" >>"$FAKE_DIR/violations"
+    fi
+    if [[ $1 == stop ]]; then touch "$c/stopped"; else
+      [[ -f $c/stopped || $args == *" -f "* ]] || { echo "Error: cannot remove a running container" >&2; exit 1; }
+      rm -r "$c"
+    fi ;;
 esac`,
 	"aws": `
 echo "aws $*" >>"$FAKE_DIR/calls.log"
@@ -129,6 +201,11 @@ func newHost(t *testing.T) *host {
 			t.Fatal(err)
 		}
 	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(h.fake, "violations")); err == nil {
+			t.Errorf("the cut-over broke its rules:\n%s", b)
+		}
+	})
 	sum := sha256.Sum256([]byte(fakeCompose))
 	h.env = append(os.Environ(),
 		"PATH="+bin+":"+os.Getenv("PATH"),
@@ -385,27 +462,82 @@ func TestBootstrapFailsWhenVolumeNeverAttaches(t *testing.T) {
 	}
 }
 
-func TestDeployGood(t *testing.T) {
+const (
+	registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog"
+	// upstreamsFile is what host/deploy writes for container blog-app-<n>;
+	// release/caddy_test.go writes the same form for real Caddy.
+	upstreamsFile = "# Written by host/deploy: the app container that gets the traffic.\nto blog-app-%d:8080\n"
+	// The calls of a cut-over, as fake docker logs them.
+	healthCall = "inspect -f {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}} "
+	reloadCall = "exec -T proxy caddy reload --config /etc/caddy/host/Caddyfile --adapter caddyfile"
+)
+
+func scaleCall(n int) string {
+	return fmt.Sprintf("up -d --no-deps --no-recreate --scale app=%d app", n)
+}
+
+// apps lists the fake app containers as "blog-app-<n> <tag>", with
+// " (stopped)" for a stopped one.
+func (h *host) apps() []string {
+	h.t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(h.fake, "apps"))
+	var out []string
+	for _, e := range entries {
+		image := strings.TrimSpace(h.read("../fake/apps/" + e.Name() + "/image"))
+		app := e.Name() + " " + image[strings.LastIndex(image, ":")+1:]
+		if _, err := os.Stat(filepath.Join(h.fake, "apps", e.Name(), "stopped")); err == nil {
+			app += " (stopped)"
+		}
+		out = append(out, app)
+	}
+	return out
+}
+
+// mustRun fails unless exactly these app containers exist, and Caddy (when
+// it runs) sends traffic to the running one.
+func (h *host) mustRun(apps ...string) {
+	h.t.Helper()
+	if got := h.apps(); !slices.Equal(got, apps) {
+		h.t.Errorf("app containers %q, want %q", got, apps)
+	}
+	if len(apps) == 1 && !strings.Contains(apps[0], "stopped") {
+		var n int
+		fmt.Sscanf(apps[0], "blog-app-%d", &n)
+		h.mustProxyTo(n)
+	}
+}
+
+// mustProxyTo fails unless the upstreams file and Caddy's live config both
+// name blog-app-<n>.
+func (h *host) mustProxyTo(n int) {
+	h.t.Helper()
+	want := fmt.Sprintf(upstreamsFile, n)
+	if got := h.read("opt/blog/host/upstreams"); got != want {
+		h.t.Errorf("upstreams file = %q, want %q", got, want)
+	}
+	if got := h.read("../fake/caddy-upstreams"); got != want {
+		h.t.Errorf("Caddy runs with upstreams %q, want %q", got, want)
+	}
+}
+
+func TestDeployFirstRelease(t *testing.T) {
 	h := newHost(t)
 	h.readyForDeploy()
 	out, ok := h.run("deploy", nil, "v1")
 	mustOK(t, out, ok)
 	calls := h.calls()
 
-	image := "image=123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog:v1"
-	order := []string{"aws ssm get-parameter", "pull", "up -d --wait db", "run --rm --no-deps migrate", "up -d --no-deps app", "up -d --no-deps proxy", "inspect"}
-	i := 0
-	for _, c := range calls {
-		if i < len(order) && strings.Contains(c, order[i]) {
-			i++
-		}
-	}
-	if i != len(order) {
-		t.Fatalf("calls not in order %v (matched %d):\n%s", order, i, strings.Join(calls, "\n"))
-	}
-	if up := matching(calls, "up -d --no-deps app"); len(up) != 1 || !strings.Contains(up[0], image) {
+	inOrder(t, calls, "aws ssm get-parameter", "pull", "up -d --wait db", "run --rm --no-deps migrate",
+		scaleCall(1), healthCall+"cid1 ", "up -d --no-deps --wait --wait-timeout 120 proxy", reloadCall)
+	if up := matching(calls, scaleCall(1)); len(up) != 1 || !strings.HasSuffix(up[0], "image="+registry+":v1") {
 		t.Errorf("app not started on the new image: %v", up)
 	}
+	for _, never := range []string{"docker stop", "docker rm"} {
+		if m := matching(calls, never); len(m) != 0 {
+			t.Errorf("first deploy ran %v", m)
+		}
+	}
+	h.mustRun("blog-app-1 v1")
 	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
 		t.Errorf("last good tag = %q, want v1", got)
 	}
@@ -429,36 +561,126 @@ func TestDeployGood(t *testing.T) {
 	}
 }
 
-func TestDeployUnhealthyGoesBackToLastGood(t *testing.T) {
-	h := newHost(t)
-	h.readyForDeploy()
-	out, ok := h.run("deploy", nil, "v1")
+// The cut-over: the new container starts beside the old one, becomes
+// healthy, gets the traffic, and only then is the old one drained (stopped
+// with the app's grace period) and removed. Fake docker notes a violation
+// (checked when every test ends) if Caddy is pointed at a container that is
+// not healthy, or the container it sends traffic to is stopped.
+func TestDeployStartsTheNewAppBesideTheOldThenMovesTraffic(t *testing.T) {
+	h := deployed(t)
+	out, ok := h.run("deploy", nil, "v2")
 	mustOK(t, out, ok)
-	h.calls()
+	calls := h.calls()
 
-	out, ok = h.run("deploy", []string{"FAKE_UNHEALTHY_TAGS=v2"}, "v2")
-	mustFail(t, out, ok, "v2: the app is unhealthy; rolled back to v1, which is serving")
-	ups := matching(h.calls(), "up -d --no-deps app")
-	if len(ups) != 2 || !strings.HasSuffix(ups[0], ":v2") || !strings.HasSuffix(ups[1], ":v1") {
-		t.Fatalf("want the app brought up on v2 then back on v1, got %v", ups)
+	inOrder(t, calls, "run --rm --no-deps migrate", scaleCall(2), healthCall+"cid2 ", reloadCall, "stop -t 30 cid1 ", "rm cid1 ")
+	if up := matching(calls, scaleCall(2)); len(up) != 1 || !strings.HasSuffix(up[0], "image="+registry+":v2") {
+		t.Errorf("new app not started on v2: %v", up)
 	}
-	if got := strings.TrimSpace(h.read("../fake/app-image")); !strings.HasSuffix(got, ":v1") {
-		t.Errorf("app runs %s, want v1", got)
+	for _, c := range calls {
+		if strings.Contains(c, " stop app ") || (strings.HasPrefix(c, "docker stop") || strings.HasPrefix(c, "docker rm")) && !strings.Contains(c, " cid1 ") {
+			t.Errorf("stopped or removed more than the old app: %s", c)
+		}
 	}
-	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
-		t.Errorf("last good tag = %q, want v1", got)
+	h.mustRun("blog-app-2 v2")
+	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v2" {
+		t.Errorf("last good tag = %q, want v2", got)
+	}
+	if !strings.Contains(out, "traffic moved to blog-app-2") {
+		t.Errorf("output:\n%s", out)
 	}
 }
 
-func TestDeployNeverHealthyTimesOut(t *testing.T) {
-	h := newHost(t)
-	h.readyForDeploy()
-	h.deployOK("v1")
-	start := time.Now()
-	out, ok := h.run("deploy", []string{"FAKE_STARTING_TAGS=v2", "BLOG_HEALTH_TIMEOUT=1"}, "v2")
-	mustFail(t, out, ok, "v2: the app was not healthy within 1s (last state running/starting); rolled back to v1")
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("timeout not bounded: took %v", d)
+// A host last deployed by the script that recreated the app has one app
+// container and no upstreams file (Caddy used app:8080): the first deploy
+// with this script cuts over the same way and writes the file.
+func TestDeployOnAHostWithoutUpstreamsFile(t *testing.T) {
+	h := deployed(t)
+	for _, f := range []string{h.path("opt/blog/host/upstreams"), filepath.Join(h.fake, "caddy-upstreams")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.deployOK("v2")
+	inOrder(t, h.calls(), scaleCall(2), healthCall+"cid2 ", "proxy", "stop -t 30 cid1 ", "rm cid1 ")
+	h.mustRun("blog-app-2 v2")
+}
+
+// The drain time the deploy gives an old container is the app's
+// stop_grace_period in the compose file.
+func TestDeployDrainTimeIsTheAppsGracePeriod(t *testing.T) {
+	deploy, _ := os.ReadFile("host/deploy")
+	d := regexp.MustCompile(`BLOG_STOP_TIMEOUT=\$\{BLOG_STOP_TIMEOUT:-(\d+)\}`).FindSubmatch(deploy)
+	c := regexp.MustCompile(`(?s)\n  app:\n.*?\n    stop_grace_period: (\d+)s\n`).FindSubmatch(ComposeFile)
+	if d == nil || c == nil || string(d[1]) != string(c[1]) {
+		t.Errorf("host/deploy drains old apps for %q s, the compose file gives the app %q s", d, c)
+	}
+}
+
+// A new image that never gets healthy: the old container keeps serving, it
+// was never stopped and Caddy never left it; the new one is removed.
+func TestDeployUnhealthyKeepsTheOldAppServing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"unhealthy", []string{"FAKE_UNHEALTHY_TAGS=v2"}, "v2: the new app container is unhealthy; the running release (v1) keeps serving: blog-app-1 was never stopped"},
+		{"crash loop", []string{"FAKE_CRASHING_TAGS=v2", "BLOG_HEALTH_TIMEOUT=60"}, "v2: the new app container is restarting; the running release (v1) keeps serving"},
+		{"never healthy", []string{"FAKE_STARTING_TAGS=v2", "BLOG_HEALTH_TIMEOUT=1"}, "v2: the new app container was not healthy within 1s (last state running/starting); the running release (v1) keeps serving"},
+		{"cannot start", []string{"FAKE_FAIL_UP_APP=1"}, "v2: cannot start a new app container on " + registry + ":v2; the running release (v1) keeps serving"},
+		{"proxy refuses", []string{"FAKE_FAIL_RELOAD=1"}, "v2: cannot move the proxy to blog-app-2 (proxy not healthy or caddy reload failed); the running release (v1) keeps serving"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := deployed(t)
+			start := time.Now()
+			out, ok := h.run("deploy", tc.env, "v2")
+			mustFail(t, out, ok, tc.want)
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("failure not bounded: took %v", d)
+			}
+			calls := h.calls()
+			for _, c := range append(matching(calls, "docker stop"), matching(calls, "docker rm")...) {
+				if !strings.Contains(c, "rm -f cid2 ") {
+					t.Errorf("touched a container other than the new one: %s", c)
+				}
+			}
+			if tc.name != "cannot start" {
+				if m := matching(calls, "rm -f cid2 "); len(m) != 1 {
+					t.Errorf("new container not removed: %v", m)
+				}
+			}
+			if tc.name != "proxy refuses" {
+				if m := matching(calls, reloadCall); len(m) != 0 {
+					t.Errorf("reloaded Caddy for an app that is not healthy: %v", m)
+				}
+			}
+			h.mustRun("blog-app-1 v1")
+			if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
+				t.Errorf("last good tag = %q, want v1", got)
+			}
+			if got := h.read("var/lib/blog/deploys.log"); !strings.Contains(got, " v2 failed: ") {
+				t.Errorf("failure not in the deploy history:\n%s", got)
+			}
+		})
+	}
+}
+
+// With no app running (it died), a failed deploy brings back the last good
+// release, the same way; the dead container is removed first (so compose
+// numbers the new ones from 1 again).
+func TestDeployWithNoAppRunningBringsBackLastGood(t *testing.T) {
+	h := deployed(t)
+	h.write("../fake/apps/blog-app-1/stopped", "")
+	out, ok := h.run("deploy", []string{"FAKE_UNHEALTHY_TAGS=v2"}, "v2")
+	mustFail(t, out, ok, "v2: the new app container is unhealthy; no app was running, so v1 was started and is serving")
+	calls := h.calls()
+	inOrder(t, calls, "rm -f cid1 ", scaleCall(1), healthCall+"cid1 ", "rm -f cid1 ", scaleCall(1), healthCall+"cid1 ", reloadCall)
+	if up := matching(calls, scaleCall(1)); len(up) != 2 || !strings.HasSuffix(up[0], ":v2") || !strings.HasSuffix(up[1], ":v1") {
+		t.Errorf("want a new app on v2, then on v1: %v", up)
+	}
+	h.mustRun("blog-app-1 v1")
+	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
+		t.Errorf("last good tag = %q, want v1", got)
 	}
 }
 
@@ -466,25 +688,27 @@ func TestDeployFirstReleaseUnhealthyHasNothingToGoBackTo(t *testing.T) {
 	h := newHost(t)
 	h.readyForDeploy()
 	out, ok := h.run("deploy", []string{"FAKE_UNHEALTHY_TAGS=v1"}, "v1")
-	mustFail(t, out, ok, "there is no earlier good release to go back to")
+	mustFail(t, out, ok, "v1: the new app container is unhealthy; there is no earlier good release to go back to")
 	if _, err := os.Stat(h.path("var/lib/blog/last-good-tag")); err == nil {
 		t.Error("recorded a failed release as good")
 	}
+	if m := matching(h.calls(), "proxy"); len(m) != 0 {
+		t.Errorf("proxy pointed at an app that never got healthy: %v", m)
+	}
+	h.mustRun()
 }
 
 func TestDeployFailedMigrationStartsNothing(t *testing.T) {
-	h := newHost(t)
-	h.readyForDeploy()
-	h.deployOK("v1")
-	h.calls()
+	h := deployed(t)
 	out, ok := h.run("deploy", []string{"FAKE_FAIL_MIGRATE=1"}, "v2")
 	mustFail(t, out, ok, "migrations failed for v2; the running release (v1) is untouched")
 	calls := h.calls()
-	for _, never := range []string{"up -d --no-deps app", "up -d --no-deps proxy"} {
+	for _, never := range []string{" up -d --no-deps", "proxy", "docker stop", "docker rm"} {
 		if m := matching(calls, never); len(m) != 0 {
-			t.Errorf("started %q after a failed migration: %v", never, m)
+			t.Errorf("ran %q after a failed migration: %v", never, m)
 		}
 	}
+	h.mustRun("blog-app-1 v1")
 	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
 		t.Errorf("last good tag = %q, want v1", got)
 	}
@@ -535,6 +759,7 @@ func TestDeployTwoAtOnceSecondWaitsThenFails(t *testing.T) {
 	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
 		t.Errorf("last good tag = %q, want v1", got)
 	}
+	h.mustRun("blog-app-1 v1")
 }
 
 // deployOK runs a deploy that must succeed.
@@ -549,6 +774,7 @@ func (h *host) peekCalls() []string {
 	return strings.Split(string(b), "\n")
 }
 
+// A rollback is a deploy of the old tag: the same cut-over, with no gap.
 func TestDeployRollbackIsADeployOfTheOldTag(t *testing.T) {
 	h := newHost(t)
 	h.readyForDeploy()
@@ -557,15 +783,43 @@ func TestDeployRollbackIsADeployOfTheOldTag(t *testing.T) {
 	h.calls()
 	h.deployOK("v1")
 	calls := h.calls()
-	if m := matching(calls, "up -d --no-deps app"); len(m) != 1 || !strings.HasSuffix(m[0], ":v1") {
-		t.Fatalf("rollback did not bring the app up on v1: %v", m)
+	inOrder(t, calls, scaleCall(2), healthCall+"cid3 ", reloadCall, "stop -t 30 cid2 ", "rm cid2 ")
+	if m := matching(calls, scaleCall(2)); len(m) != 1 || !strings.HasSuffix(m[0], ":v1") {
+		t.Fatalf("rollback did not start an app on v1: %v", m)
 	}
+	h.mustRun("blog-app-3 v1")
 	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != "v1" {
 		t.Errorf("last good tag = %q, want v1", got)
 	}
 	history := h.read("var/lib/blog/deploys.log")
 	if strings.Count(history, " ok\n") != 3 {
 		t.Errorf("deploy history:\n%s", history)
+	}
+}
+
+// The upstreams file the deploy writes is one that the repository's
+// Caddyfile, adapted by real Caddy, turns into that one upstream.
+func TestDeployUpstreamsFileIsWhatCaddyReads(t *testing.T) {
+	bin := os.Getenv("CADDY_BIN")
+	if bin == "" {
+		bin, _ = exec.LookPath("caddy")
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("caddy not found: set CADDY_BIN (release/caddy_test.go says how to build it)")
+		}
+		t.Skip("caddy not found; set CADDY_BIN")
+	}
+	h := deployed(t)
+	h.deployOK("v2")
+	cmd := exec.Command(bin, "adapt", "--config", "host/Caddyfile", "--adapter", "caddyfile")
+	cmd.Env = []string{"HOME=" + h.dir, "BLOG_SITE_ADDRESS=blog.example.com", "BLOG_UPSTREAMS_FILE=" + h.path("opt/blog/host/upstreams")}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("caddy adapt: %v", err)
+	}
+	if !bytes.Contains(out, []byte(`"upstreams":[{"dial":"blog-app-2:8080"}]`)) {
+		t.Errorf("Caddy's config from the deploy's upstreams file has no single upstream blog-app-2:8080:\n%s", out)
 	}
 }
 
@@ -866,9 +1120,7 @@ func TestRestoreGood(t *testing.T) {
 	if got := h.read("../fake/database"); got != "PGDMP old" {
 		t.Errorf("database is %q, want the restored dump", got)
 	}
-	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err == nil {
-		t.Error("app left stopped after a good restore")
-	}
+	h.mustRun("blog-app-1 v1") // started again, on the last good release
 	left := h.leftovers()
 	if len(left) != 1 || !strings.HasPrefix(left[0], "pre-restore-") {
 		t.Fatalf("want only the safety dump left on the data volume, got %v", left)
@@ -954,9 +1206,7 @@ func TestRestoreDamagedDumpRollsBackAndRestartsTheApp(t *testing.T) {
 	if got := h.read("../fake/database"); got != "PGDMP live" {
 		t.Errorf("database is %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err == nil {
-		t.Error("app left stopped")
-	}
+	h.mustRun("blog-app-1 v1")
 }
 
 func TestRestoreFailedMigrationLeavesTheAppStopped(t *testing.T) {
@@ -969,9 +1219,7 @@ func TestRestoreFailedMigrationLeavesTheAppStopped(t *testing.T) {
 	if m := matching(h.calls(), "up -d --no-deps app"); len(m) != 0 {
 		t.Errorf("started the app on an unmigrated database: %v", m)
 	}
-	if _, err := os.Stat(filepath.Join(h.fake, "app-stopped")); err != nil {
-		t.Errorf("app not stopped: %v\n%s", err, out)
-	}
+	h.mustRun("blog-app-1 v1 (stopped)")
 	left := h.leftovers()
 	if len(left) != 1 || !strings.Contains(out, h.path("srv/blog/backup/"+left[0])) {
 		t.Errorf("output does not name the safety dump %v:\n%s", left, out)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,18 +69,43 @@ func caddyBinary(t testing.TB) string {
 }
 
 // caddyEnv is the proxy's environment: what compose sets, plus a private
-// admin port and storage so that tests never touch a real Caddy.
+// admin port and storage so that tests never touch a real Caddy. The
+// upstreams (space separated) go into an upstreams file as host/deploy
+// writes it; with none there is no BLOG_UPSTREAMS_FILE.
 func caddyEnv(t testing.TB, site, upstreams, acme string) []string {
 	t.Helper()
 	dir := t.TempDir()
-	return []string{
+	env := []string{
 		"BLOG_SITE_ADDRESS=" + site,
-		"BLOG_UPSTREAMS=" + upstreams,
 		"BLOG_ACME_EMAIL_OPTION=" + acme,
 		fmt.Sprintf("BLOG_CADDY_ADMIN=127.0.0.1:%d", freePort(t)),
 		"HOME=" + dir,
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+	}
+	if upstreams != "" {
+		file := filepath.Join(dir, "upstreams")
+		writeUpstreams(t, file, strings.Fields(upstreams)...)
+		env = append(env, "BLOG_UPSTREAMS_FILE="+file)
+	}
+	return env
+}
+
+// writeUpstreams writes the file the Caddyfile imports, in the form and the
+// way host/deploy writes it: a comment, a `to host:port` line, by rename.
+func writeUpstreams(t testing.TB, file string, upstreams ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# Written by host/deploy: the app container that gets the traffic.\n")
+	for _, u := range upstreams {
+		b.WriteString("to " + u + "\n")
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -102,8 +128,9 @@ func TestCaddyfileValidates(t *testing.T) {
 	}{
 		{"production", "blog.example.com", "app:8080", "email ops@example.com", true},
 		{"production without ACME email", "blog.example.com", "app:8080", "", true},
-		{"two upstreams during a cut-over", "pr-12.blog.example.com", "blog-app-1:8080 blog-app-2:8080", "", true},
-		{"default upstream", "blog.example.com", "", "", true},
+		{"two upstreams", "pr-12.blog.example.com", "blog-app-1:8080 blog-app-2:8080", "", true},
+		// host/deploy writes the file before the proxy first starts.
+		{"no upstreams file", "blog.example.com", "", "", false},
 		{"local test", "http://127.0.0.1:8443", "127.0.0.1:8080", "", true},
 		{"no site address", "", "app:8080", "", false},
 		{"broken ACME option", "blog.example.com", "app:8080", "email", false},
@@ -225,7 +252,7 @@ func TestCaddyfileProductionConfig(t *testing.T) {
 	}
 	rp := proxies[0]
 	if got := fmt.Sprint(path(rp, "upstreams")); got != "[map[dial:app:8080]]" {
-		t.Errorf("upstreams = %s, want app:8080 from BLOG_UPSTREAMS", got)
+		t.Errorf("upstreams = %s, want app:8080 from the upstreams file", got)
 	}
 	if uri := path(rp, "health_checks", "active", "uri"); uri != "/readyz" {
 		t.Errorf("active health check uri = %v, want /readyz", uri)
@@ -252,10 +279,16 @@ type caddyServer struct {
 
 func startCaddy(t testing.TB, upstreams ...string) *caddyServer {
 	t.Helper()
-	bin := caddyBinary(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	p := start(t, bin, caddyEnv(t, url, strings.Join(upstreams, " "), ""),
-		"run", "--config", caddyfile, "--adapter", "caddyfile")
+	return startCaddyWith(t, url, caddyEnv(t, url, strings.Join(upstreams, " "), ""))
+}
+
+// startCaddyWith runs Caddy on the Caddyfile for site address url with env,
+// as the proxy container does.
+func startCaddyWith(t testing.TB, url string, env []string) *caddyServer {
+	t.Helper()
+	bin := caddyBinary(t)
+	p := start(t, bin, env, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	waitStatus(t, http.DefaultClient, url+"/readyz", http.StatusOK, 20*time.Second, p.done)
 	return &caddyServer{process: p, url: url}
 }
@@ -410,47 +443,7 @@ func TestCaddyCutOver(t *testing.T) {
 	next := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
 	caddy := startCaddy(t, old.addr, next.addr)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		failures []string
-		total    atomic.Int64
-	)
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-ctx.Done():
-					return
-				default:
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, caddy.url+"/", nil)
-				resp, err := plainClient.Do(req)
-				total.Add(1)
-				if err != nil {
-					mu.Lock()
-					failures = append(failures, err.Error())
-					mu.Unlock()
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					mu.Lock()
-					failures = append(failures, resp.Status)
-					mu.Unlock()
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
+	l := startLoad(t, caddy.url+"/")
 
 	time.Sleep(500 * time.Millisecond)
 	if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -462,17 +455,166 @@ func TestCaddyCutOver(t *testing.T) {
 		t.Fatal("the old blog did not exit within 25s of SIGTERM")
 	}
 	time.Sleep(time.Second) // requests after the old one is gone
-	close(stop)
-	wg.Wait()
+	l.check(t, "while one blog drained")
+}
 
-	n := total.Load()
-	t.Logf("%d requests during the cut-over, %d failed", n, len(failures))
+// load is four clients sending GET requests through Caddy until checked.
+type load struct {
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	failures []string
+	total    atomic.Int64
+}
+
+func startLoad(t testing.TB, url string) *load {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	l := &load{stop: make(chan struct{})}
+	fail := func(s string) {
+		l.mu.Lock()
+		l.failures = append(l.failures, s)
+		l.mu.Unlock()
+	}
+	for range 4 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				case <-ctx.Done():
+					return
+				default:
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				resp, err := plainClient.Do(req)
+				l.total.Add(1)
+				if err != nil {
+					fail(err.Error())
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					fail(resp.Status)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	return l
+}
+
+// check stops the clients and fails the test if any request failed, or if
+// too few were sent to prove anything.
+func (l *load) check(t testing.TB, during string) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	n := l.total.Load()
+	t.Logf("%d requests %s, %d failed", n, during, len(l.failures))
 	if n < 50 {
 		t.Errorf("only %d requests were sent; the test proves little", n)
 	}
-	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed while one blog drained, first: %v", len(failures), n, failures[:min(len(failures), 5)])
+	if len(l.failures) > 0 {
+		t.Errorf("%d of %d requests failed %s, first: %v", len(l.failures), n, during, l.failures[:min(len(l.failures), 5)])
 	}
+}
+
+// TestCaddySwitchesUpstreamsLikeDeploy runs host/deploy's cut-over with
+// real processes: Caddy on the real Caddyfile sends traffic to the old blog
+// named in its upstreams file; a new blog starts beside it; the file is
+// rewritten to name only the new one and `caddy reload` runs with the
+// proxy's environment (what host/deploy runs in the proxy container); then
+// the old blog gets SIGTERM (docker stop) and drains. Requests keep coming
+// all along and none fails; from the reload on, the old blog gets none.
+func TestCaddySwitchesUpstreamsLikeDeploy(t *testing.T) {
+	bin := caddyBinary(t)
+
+	// host/deploy runs the same reload command that the proxy's own
+	// command line runs Caddy with.
+	cmd := service(t, mustLoadCompose(t, prodEnv()), "proxy").Command
+	reload := "caddy reload " + strings.Join(cmd[2:], " ")
+	if !slices.Equal(cmd[:2], []string{"caddy", "run"}) || !bytes.Contains(readRoot(t, "host/deploy"), []byte("exec -T proxy "+reload+"\n")) {
+		t.Fatalf("host/deploy does not run %q in the proxy (its command is %q)", reload, cmd)
+	}
+
+	old := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	env := caddyEnv(t, url, old.addr, "")
+	var upstreams string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "BLOG_UPSTREAMS_FILE="); ok {
+			upstreams = v
+		}
+	}
+	caddy := startCaddyWith(t, url, env)
+	l := startLoad(t, caddy.url+"/")
+
+	next := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
+	marker(t, caddy.url, "/tags/before-switch")
+	if n := requestsFor(old, "/tags/before-switch"); n != 10 {
+		t.Errorf("before the switch the old blog served %d of 10 marked requests, want all", n)
+	}
+	if n := requestsFor(next, "/tags/before-switch"); n != 0 {
+		t.Errorf("before the switch the new blog served %d marked requests, want none", n)
+	}
+
+	writeUpstreams(t, upstreams, next.addr)
+	if out, err := runCaddy(t, bin, env, "reload", "--config", caddyfile, "--adapter", "caddyfile"); err != nil {
+		t.Fatalf("caddy reload: %s\n%s", errExit(err), out)
+	}
+	marker(t, caddy.url, "/tags/after-switch")
+	if n := requestsFor(old, "/tags/after-switch"); n != 0 {
+		t.Errorf("after the reload the old blog served %d marked requests, want none", n)
+	}
+	if n := requestsFor(next, "/tags/after-switch"); n != 10 {
+		t.Errorf("after the reload the new blog served %d of 10 marked requests, want all", n)
+	}
+
+	if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.done:
+	case <-time.After(25 * time.Second):
+		t.Fatal("the old blog did not exit within 25s of SIGTERM")
+	}
+	time.Sleep(time.Second)
+	l.check(t, "while traffic moved to the new blog and the old one drained")
+}
+
+// marker sends ten GET requests for path through Caddy, one after another.
+func marker(t testing.TB, base, path string) {
+	t.Helper()
+	for range 10 {
+		resp, err := plainClient.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// requestsFor counts the blog's request log lines for path.
+func requestsFor(b *blogServer, path string) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(b.out.String()))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Msg  string `json:"msg"`
+			Path string `json:"path"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "request" && l.Path == path {
+			n++
+		}
+	}
+	return n
 }
 
 // TestCaddyAutomaticHTTPS runs the production config (adapted from the

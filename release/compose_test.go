@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"os"
@@ -377,6 +378,30 @@ func TestComposeVolumes(t *testing.T) {
 		t.Errorf("proxy runs %s, which no volume provides", config)
 	}
 
+	// The upstreams file the Caddyfile imports is host/upstreams on the
+	// host, in the same mount: host/deploy writes it there and a rename is
+	// seen because the folder, not the file, is mounted. It is never in the
+	// repository, or every deploy's payload would overwrite it.
+	upstreams := env(service(t, p, "proxy"), "BLOG_UPSTREAMS_FILE")
+	found = false
+	for target, v := range proxy {
+		if rel, err := filepath.Rel(target, upstreams); err == nil && !strings.HasPrefix(rel, "..") {
+			found = true
+			if got, want := filepath.Join(v.Source, rel), rootPath("host", "upstreams"); got != want {
+				t.Errorf("proxy reads its upstreams from the host's %s, want %s (what host/deploy writes)", got, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("proxy reads its upstreams from %s, which no volume provides", upstreams)
+	}
+	if !bytes.Contains(readRoot(t, "host/deploy"), []byte("upstreams_file=$BLOG_ROOT/host/upstreams\n")) {
+		t.Error("host/deploy does not write $BLOG_ROOT/host/upstreams")
+	}
+	if _, err := os.Stat(rootPath("host", "upstreams")); err == nil {
+		t.Error("host/upstreams is committed; it is written on the host by host/deploy only")
+	}
+
 	for _, name := range []string{"app", "migrate"} {
 		if vs := service(t, p, name).Volumes; len(vs) > 0 {
 			t.Errorf("%s mounts %v; the app keeps nothing on disk", name, vs)
@@ -462,8 +487,8 @@ func TestComposeAppEnvironment(t *testing.T) {
 			if got := env(proxy, "BLOG_ACME_EMAIL_OPTION"); got != tt.wantEmail {
 				t.Errorf("proxy BLOG_ACME_EMAIL_OPTION = %q, want %q", got, tt.wantEmail)
 			}
-			if got := env(proxy, "BLOG_UPSTREAMS"); got != "app:8080" {
-				t.Errorf("proxy BLOG_UPSTREAMS = %q, want app:8080", got)
+			if got := env(proxy, "BLOG_UPSTREAMS_FILE"); got != "/etc/caddy/host/upstreams" {
+				t.Errorf("proxy BLOG_UPSTREAMS_FILE = %q, want /etc/caddy/host/upstreams (host/deploy writes it)", got)
 			}
 		})
 	}
