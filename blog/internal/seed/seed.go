@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blogstack/blogstack/blog/internal/content"
 	"github.com/blogstack/blogstack/blog/internal/store"
 )
 
@@ -38,7 +39,7 @@ func Run(ctx context.Context, s Store, opts Options) error {
 	for i := range opts.Posts {
 		topic := topics[r.IntN(len(topics))]
 		title := titleFor(r, topic)
-		slug := store.TagSlug(title)
+		slug := content.Slug(title)
 		if used[slug]++; used[slug] > 1 {
 			slug = fmt.Sprintf("%s-%d", slug, used[slug])
 		}

@@ -57,23 +57,11 @@ func (s *Store) PendingComments(ctx context.Context) ([]PendingComment, error) {
 // ApproveComment shows a comment on its post.
 func (s *Store) ApproveComment(ctx context.Context, id int64) error {
 	res, err := s.db.NewUpdate().Model((*Comment)(nil)).Set("status = ?", CommentApproved).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("approve comment: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("comment %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return changed(res, err, fmt.Sprintf("approve comment %d", id))
 }
 
 // DeleteComment removes a comment, pending or approved.
 func (s *Store) DeleteComment(ctx context.Context, id int64) error {
 	res, err := s.db.NewDelete().Model((*Comment)(nil)).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("delete comment: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("comment %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return changed(res, err, fmt.Sprintf("delete comment %d", id))
 }

@@ -102,23 +102,13 @@ func (s *Store) Sitemap(ctx context.Context) ([]SitemapEntry, error) {
 // CreatePost saves a new post with its tags. A slug already in use is an
 // ErrConflict.
 func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
-	r, err := content.Render(in.Body)
+	p, err := s.newPost(in)
 	if err != nil {
 		return Post{}, err
 	}
-	now := s.now()
-	p := Post{
-		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body,
-		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
-		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now,
-	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		exists, err := tx.NewSelect().Model((*Post)(nil)).Where("slug = ?", p.Slug).Exists(ctx)
-		if err != nil {
+		if err := slugFree(ctx, tx, p.Slug, 0); err != nil {
 			return err
-		}
-		if exists {
-			return fmt.Errorf("slug %q: %w", p.Slug, ErrConflict)
 		}
 		if _, err := tx.NewInsert().Model(&p).Returning("id").Exec(ctx); err != nil {
 			return err
@@ -132,33 +122,23 @@ func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
 	return p, nil
 }
 
-// UpdatePost saves new content for an existing post; its author stays.
+// UpdatePost saves new content for an existing post; its author and
+// creation time stay.
 func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, error) {
-	r, err := content.Render(in.Body)
+	p, err := s.newPost(in)
 	if err != nil {
 		return Post{}, err
 	}
-	p := Post{
-		ID: id, Title: in.Title, Slug: in.Slug, Body: in.Body,
-		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
-		Status: in.Status, PublishedAt: truncate(in.PublishedAt), UpdatedAt: s.now(),
-	}
+	p.ID = id
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		taken, err := tx.NewSelect().Model((*Post)(nil)).Where("slug = ?", p.Slug).Where("id <> ?", id).Exists(ctx)
-		if err != nil {
+		if err := slugFree(ctx, tx, p.Slug, id); err != nil {
 			return err
-		}
-		if taken {
-			return fmt.Errorf("slug %q: %w", p.Slug, ErrConflict)
 		}
 		res, err := tx.NewUpdate().Model(&p).
 			Column("title", "slug", "body", "html", "text", "excerpt", "reading_minutes", "status", "published_at", "updated_at").
 			WherePK().Exec(ctx)
-		if err != nil {
+		if err := changed(res, err, fmt.Sprintf("post %d", id)); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("post %d: %w", id, ErrNotFound)
 		}
 		p.Tags, err = setTags(ctx, tx, id, in.Tags)
 		return err
@@ -169,16 +149,37 @@ func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, e
 	return s.PostByID(ctx, id)
 }
 
+// newPost is what a post's row becomes from an author's input: the
+// markdown rendered to its stored forms, the times set.
+func (s *Store) newPost(in PostInput) (Post, error) {
+	r, err := content.Render(in.Body)
+	if err != nil {
+		return Post{}, err
+	}
+	now := s.now()
+	return Post{
+		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body,
+		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
+		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+// slugFree is an ErrConflict when a post other than exceptID has slug.
+func slugFree(ctx context.Context, tx bun.Tx, slug string, exceptID int64) error {
+	taken, err := tx.NewSelect().Model((*Post)(nil)).Where("slug = ?", slug).Where("id <> ?", exceptID).Exists(ctx)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return fmt.Errorf("slug %q: %w", slug, ErrConflict)
+	}
+	return nil
+}
+
 // DeletePost removes a post with its comments and tag links.
 func (s *Store) DeletePost(ctx context.Context, id int64) error {
 	res, err := s.db.NewDelete().Model((*Post)(nil)).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("delete post: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("post %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return changed(res, err, fmt.Sprintf("delete post %d", id))
 }
 
 // setTags replaces a post's tags, creating tags that do not exist yet.

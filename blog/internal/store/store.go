@@ -112,4 +112,16 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// changed wraps the error of a statement that must touch a row: none
+// touched means the row does not exist.
+func changed(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

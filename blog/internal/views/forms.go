@@ -34,7 +34,6 @@ type PostForm struct {
 type Dashboard struct {
 	Site                         Site
 	Meta                         Meta
-	Author                       store.Author
 	Drafts, Scheduled, Published []store.Post
 	Pending                      int
 	Notice                       string

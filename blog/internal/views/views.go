@@ -57,7 +57,6 @@ type ListPage struct {
 	Site    Site
 	Meta    Meta
 	Heading string // empty on the home page
-	Intro   string
 	Posts   []store.Post
 	Tags    []store.TagCount // topics to browse, on the first page of the home page
 	Pager   Pager

@@ -37,8 +37,8 @@ func (s *Server) handleDashboard() http.Handler {
 		}
 		vm := views.Dashboard{
 			Site: s.site(), Meta: s.adminMeta("Dashboard", "/admin"),
-			Author: authorFrom(r.Context()), Pending: len(pending),
-			Notice: dashboardNotices[r.URL.Query().Get("done")],
+			Pending: len(pending),
+			Notice:  dashboardNotices[r.URL.Query().Get("done")],
 		}
 		now := time.Now()
 		for _, p := range posts {

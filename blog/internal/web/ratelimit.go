@@ -11,7 +11,6 @@ import (
 type limiter struct {
 	n      int
 	window time.Duration
-	now    func() time.Time
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -19,14 +18,14 @@ type limiter struct {
 }
 
 func newLimiter(n int, window time.Duration) *limiter {
-	return &limiter{n: n, window: window, now: time.Now, counts: map[string]int{}}
+	return &limiter{n: n, window: window, counts: map[string]int{}}
 }
 
 // allow counts one event for key and reports whether it is within the limit.
 func (l *limiter) allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now := l.now(); now.Sub(l.start) >= l.window {
+	if now := time.Now(); now.Sub(l.start) >= l.window {
 		l.start = now
 		clear(l.counts)
 	}

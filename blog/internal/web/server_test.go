@@ -111,23 +111,7 @@ func (f *fixture) seed() {
 // get requests path with optional headers, returning the response and body.
 func (f *fixture) get(path string, headers ...string) (*http.Response, string) {
 	f.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return resp, string(b)
+	return f.send(f.client, http.MethodGet, path, nil, headers...)
 }
 
 // page fetches an HTML page, checks its status, and parses it.
