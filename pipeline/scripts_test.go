@@ -10,14 +10,28 @@ import (
 
 // The fakes record their command lines in calls.log and keep a tiny backend
 // in FAKE_DIR: stacks (one name a line), outputs/<stack>/<name>, prs/<n>
-// (the PR's state) and images/<tag>. FAKE_FAIL_<VERB> makes a verb fail.
+// (the PR's state), images/<repository>/<tag> (ECR), s3/<bucket>/<key>
+// (objects) and main (the commit origin's main points at, default sha).
+// FAKE_FAIL_<VERB> makes a verb fail. Their output follows the real tools'
+// formats where a script parses it: `aws s3 ls --recursive` lines are
+// "<date> <time> <size right-aligned in 10> <full key>" and the command
+// exits 1 when nothing matches (aws-cli's ListCommand); `aws ecr
+// describe-images` answers {"imageDetails": [...]} or fails with
+// ImageNotFoundException (exit 254); `pulumi stack output --json` prints one
+// JSON object of every output ({} before the first update); `git ls-remote`
+// prints "<sha><TAB><ref>".
 var fakes = map[string]string{
 	"pulumi": `
 echo "pulumi $*" >>"$FAKE_DIR/calls.log"
-stack=
+stack= json=
+config=()
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
-  case ${args[i]} in --stack | -s) stack=${args[i + 1]} ;; esac
+  case ${args[i]} in
+  --stack | -s) stack=${args[i + 1]} ;;
+  --config | -c) config+=("${args[i + 1]}") ;;
+  --json | -j) json=1 ;;
+  esac
 done
 touch "$FAKE_DIR/stacks"
 case "$1 ${2:-}" in
@@ -30,6 +44,16 @@ case "$1 ${2:-}" in
   echo "$3" >>"$FAKE_DIR/stacks"
   echo "secretsprovider: fake" >"Pulumi.$3.yaml" ;;
 "stack output")
+  grep -qxF "$stack" "$FAKE_DIR/stacks" || { echo "error: no stack named '$stack' found" >&2; exit 255; }
+  if [[ -n $json ]]; then
+    obj='{}'
+    for f in "$FAKE_DIR/outputs/$stack"/*; do
+      [[ -f $f ]] || continue
+      obj=$(jq --arg k "${f##*/}" --arg v "$(cat "$f")" '. + {($k): $v}' <<<"$obj")
+    done
+    echo "$obj"
+    exit 0
+  fi
   f="$FAKE_DIR/outputs/$stack/$3"
   if [[ ! -f $f ]]; then echo "error: current stack does not have output property '$3'" >&2; exit 255; fi
   cat "$f" ;;
@@ -43,35 +67,93 @@ preview*)
     printf '  ~ aws:ec2/instance:Instance blog-prod-host update\n      ~ instanceType: "t4g.small" => "t4g.medium"\nResources:\n    ~ 1 to update\n    12 unchanged\n'
   fi ;;
 up*)
-  if [[ -n ${FAKE_FAIL_UP:-} ]]; then echo "error: association blog-$stack-deploy failed: the app did not become healthy" >&2; exit 255; fi
+  echo "Updating ($stack):"
+  if [[ -n ${FAKE_FAIL_UP:-} ]]; then
+    echo " +  aws:ssm:Association blog-$stack-deploy-x creating failed error: waiting for completion"
+    echo "Diagnostics:"
+    echo "  aws:ssm:Association (blog-$stack-deploy-x):"
+    echo "    error: creating SSM Association (blog-$stack-deploy-x): waiting for completion: unexpected state 'Failed', wanted target 'Success'"
+    echo "  pulumi:pulumi:Stack (blogstack-$stack):"
+    echo "    error: update failed"
+    exit 255
+  fi
   mkdir -p "$FAKE_DIR/outputs/$stack"
   echo "https://$stack.example.com" >"$FAKE_DIR/outputs/$stack/url"
-  [[ $stack != prod ]] || echo "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog" >"$FAKE_DIR/outputs/prod/registryUrl" ;;
+  echo "blog-$stack-backups" >"$FAKE_DIR/outputs/$stack/backupBucket"
+  if [[ $stack == prod ]]; then
+    echo "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog" >"$FAKE_DIR/outputs/prod/registryUrl"
+    echo "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog-previews" >"$FAKE_DIR/outputs/prod/previewRegistryUrl"
+  fi
+  for kv in "${config[@]}"; do
+    case $kv in
+    blogstack:imageTag=*) echo "${kv#*=}" >"$FAKE_DIR/outputs/$stack/imageTag" ;;
+    blogstack:deployId=*) echo "${kv#*=}" >"$FAKE_DIR/outputs/$stack/deployId" ;;
+    esac
+  done ;;
 destroy*)
   if [[ -n ${FAKE_FAIL_DESTROY:-} ]]; then echo "error: deleting volume: VolumeInUse" >&2; exit 255; fi ;;
 *) echo "fake pulumi: unexpected command: $*" >&2; exit 2 ;;
 esac`,
 	"aws": `
 echo "aws $*" >>"$FAKE_DIR/calls.log"
-[[ -z ${FAKE_FAIL_AWS:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the DescribeImages operation" >&2; exit 254; }
-for a in "$@"; do
-  case $a in imageTag=*)
-    if [[ -f $FAKE_DIR/images/${a#imageTag=} ]]; then echo '{"imageDetails":[{}]}'; exit 0; fi
-    echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2; exit 254 ;;
-  esac
-done
-exit 2`,
+case "$1 $2" in
+"ecr describe-images")
+  [[ -z ${FAKE_FAIL_AWS:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the DescribeImages operation" >&2; exit 254; }
+  repo= tag=
+  while [[ $# -gt 0 ]]; do
+    case $1 in --repository-name) repo=$2 ;; --image-ids) tag=${2#imageTag=} ;; esac
+    shift
+  done
+  if [[ -f $FAKE_DIR/images/$repo/$tag ]]; then
+    printf '{"imageDetails":[{"registryId":"123456789012","repositoryName":"%s","imageDigest":"sha256:0d1e","imageTags":["%s"],"imageSizeInBytes":23000000,"imagePushedAt":"2026-12-01T10:00:00+00:00"}]}\n' "$repo" "$tag"
+    exit 0
+  fi
+  echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'$tag'} does not exist within the repository with name '$repo' in the registry with id '123456789012'" >&2
+  exit 254 ;;
+"s3 ls")
+  [[ $4 == --recursive ]] || { echo "fake aws: s3 ls without --recursive" >&2; exit 2; }
+  uri=${3#s3://} bucket=${uri%%/*} prefix=${uri#*/}
+  found=
+  if [[ -d $FAKE_DIR/s3/$bucket ]]; then
+    while read -r key; do
+      [[ -n $key && $key == "$prefix"* ]] || continue
+      printf '%-19s %10s %s\n' "2026-12-06 17:01:02" "$(wc -c <"$FAKE_DIR/s3/$bucket/$key")" "$key"
+      found=1
+    done < <(cd "$FAKE_DIR/s3/$bucket" && find . -type f | sed 's#^\./##' | sort)
+  fi
+  [[ -n $found ]] || exit 1 ;;
+"s3 cp")
+  [[ $4 == - ]] || { echo "fake aws: s3 cp only to stdout" >&2; exit 2; }
+  uri=${3#s3://}
+  f="$FAKE_DIR/s3/${uri%%/*}/${uri#*/}"
+  [[ -f $f ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"${uri#*/}\" does not exist" >&2; exit 1; }
+  cat "$f" ;;
+*) echo "fake aws: unexpected command: $*" >&2; exit 2 ;;
+esac`,
 	"gh": `
 echo "gh $*" >>"$FAKE_DIR/calls.log"
 [[ $1 == pr && $2 == view ]] || exit 2
 f="$FAKE_DIR/prs/$3"
 [[ -f $f ]] || { echo "GraphQL: Could not resolve to a PullRequest with the number of $3." >&2; exit 1; }
 cat "$f"`,
+	// ls-remote of a private repository (FAKE_PRIVATE=1) needs the token
+	// header actions/checkout would have written, here from the environment.
 	"git": `
 echo "git $*" >>"$FAKE_DIR/calls.log"
+head=${FAKE_SHA:-0123456789abcdef0123456789abcdef01234567}
 case "$*" in
-"rev-parse HEAD") echo "${FAKE_SHA:-0123456789abcdef0123456789abcdef01234567}" ;;
-"rev-parse --short=12 HEAD") sha=${FAKE_SHA:-0123456789abcdef0123456789abcdef01234567}; echo "${sha:0:12}" ;;
+"rev-parse HEAD") echo "$head" ;;
+"rev-parse --short=12 HEAD") echo "${head:0:12}" ;;
+"ls-remote origin refs/heads/main")
+  if [[ -n ${FAKE_PRIVATE:-} ]]; then
+    want="AUTHORIZATION: basic $(printf 'x-access-token:%s' "$FAKE_PRIVATE" | base64 -w0)"
+    if [[ ${GIT_CONFIG_KEY_0:-} != http.https://github.com/.extraheader || ${GIT_CONFIG_VALUE_0:-} != "$want" ]]; then
+      echo "fatal: could not read Username for 'https://github.com': terminal prompts disabled" >&2; exit 128
+    fi
+  fi
+  main=$head
+  [[ ! -f $FAKE_DIR/main ]] || main=$(cat "$FAKE_DIR/main")
+  printf '%s\trefs/heads/main\n' "$main" ;;
 *) exit 2 ;;
 esac`,
 	// No script may build or push an image itself: the workflows do that
@@ -117,7 +199,9 @@ func newBench(t *testing.T, stacks ...string) *bench {
 		"PULUMI_BACKEND_URL=s3://state-bucket",
 		"PULUMI_SECRETS_PROVIDER=awskms://alias/state?region=eu-west-1",
 		"GITHUB_OUTPUT="+filepath.Join(b.fake, "github-output"),
-		"GITHUB_ACTIONS=", "GITHUB_RUN_ID=42", "GITHUB_REPOSITORY=blogstack/blogstack",
+		"GITHUB_ACTIONS=", "GITHUB_RUN_ID=42", "GITHUB_RUN_ATTEMPT=1", "GITHUB_REPOSITORY=blogstack/blogstack",
+		"GITHUB_SERVER_URL=", "GITHUB_SHA=", "GITHUB_ACTOR=", "GITHUB_TRIGGERING_ACTOR=", "GH_TOKEN=",
+		"GITHUB_STEP_SUMMARY="+filepath.Join(b.fake, "summary.md"),
 	)
 	return b
 }
@@ -226,14 +310,18 @@ func TestImageTag(t *testing.T) {
 func TestPreviewDiff(t *testing.T) {
 	b := newBench(t, "prod")
 	b.output("prod", "imageTag", "f00dfeed")
+	b.output("prod", "deployId", "41-2")
 	comment := filepath.Join(b.fake, "comment.md")
 	b.mustRun([]string{"COMMENT_FILE=" + comment}, "preview-diff")
 	b.inOrder(
-		"pulumi stack output imageTag --stack prod",
-		"pulumi config set --stack prod blogstack:imageTag f00dfeed",
-		"pulumi preview --stack prod --diff",
+		"pulumi stack output --json --stack prod",
+		"pulumi preview --stack prod --diff --refresh=false --config blogstack:imageTag=f00dfeed --config blogstack:deployId=41-2 ",
 	)
+	// The preview role may read prod, never write it: no up, no refresh,
+	// no config written to the backend.
 	b.never("pulumi up")
+	b.never("pulumi refresh")
+	b.never("pulumi config set")
 	body := b.file(comment)
 	for _, want := range []string{"Pulumi preview of prod", "`f00dfeed`", "```diff", `~ instanceType: "t4g.small" => "t4g.medium"`, "1 to update"} {
 		if !strings.Contains(body, want) {
@@ -282,7 +370,7 @@ func TestPreviewDiffFailure(t *testing.T) {
 		t.Error("preview-diff succeeded without prod's imageTag output")
 	}
 	b2.never("pulumi preview")
-	if body := b2.file(comment2); !strings.Contains(body, "has prod been deployed") {
+	if body := b2.file(comment2); !strings.Contains(body, "has not been deployed yet") {
 		t.Errorf("comment:\n%s", body)
 	}
 }
@@ -294,8 +382,7 @@ func TestPreviewUpNewStack(t *testing.T) {
 	out := b.mustRun([]string{"COMMENT_FILE=" + comment}, "preview-up", "12", tag)
 	b.inOrder(
 		"pulumi stack init pr-12 --copy-config-from prod --secrets-provider awskms://alias/state?region=eu-west-1",
-		"pulumi config set --stack pr-12 blogstack:imageTag "+tag,
-		"pulumi up --stack pr-12 --yes",
+		"pulumi up --stack pr-12 --yes --non-interactive --skip-preview --suppress-progress --config blogstack:imageTag="+tag+" --config blogstack:deployId=42-1 ",
 		"pulumi stack output url --stack pr-12",
 	)
 	b.never("pulumi config cp")
@@ -317,8 +404,7 @@ func TestPreviewUpExistingStack(t *testing.T) {
 	b.never("pulumi stack init")
 	b.inOrder(
 		"pulumi config cp --stack prod --dest pr-12",
-		"pulumi config set --stack pr-12 blogstack:imageTag "+tag,
-		"pulumi up --stack pr-12 --yes",
+		"pulumi up --stack pr-12 --yes --non-interactive --skip-preview --suppress-progress --config blogstack:imageTag="+tag+" --config blogstack:deployId=42-1 ",
 	)
 	// A fresh checkout has no Pulumi.pr-12.yaml: the script names the KMS
 	// provider in it, so pulumi does not fall back to a passphrase.
@@ -355,7 +441,7 @@ func TestPulumiUpFailureFailsClearly(t *testing.T) {
 			if ok {
 				t.Fatalf("%s succeeded although pulumi up failed", tc.script)
 			}
-			if !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "did not become healthy") {
+			if !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "unexpected state 'Failed'") {
 				t.Errorf("stderr lacks %q and pulumi's own error:\n%s", tc.want, errOut)
 			}
 			if out != "" {
@@ -366,28 +452,6 @@ func TestPulumiUpFailureFailsClearly(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestDeploy(t *testing.T) {
-	b := newBench(t, "prod")
-	out := b.mustRun(nil, "deploy", sha)
-	b.inOrder(
-		"pulumi config set --stack prod blogstack:imageTag "+sha,
-		"pulumi up --stack prod --yes",
-		"pulumi stack output url --stack prod",
-	)
-	if strings.TrimSpace(out) != "https://prod.example.com" {
-		t.Errorf("printed %q", out)
-	}
-
-	// Pulumi.prod.yaml without the KMS provider: stop before pulumi asks
-	// for a passphrase.
-	b2 := newBench(t, "prod")
-	b2.write(filepath.Join(b2.dir, "Pulumi.prod.yaml"), string(readRoot(t, "Pulumi.prod.yaml")))
-	if _, errOut, ok := b2.run(nil, "deploy", sha); ok || !strings.Contains(errOut, "secretsprovider") {
-		t.Errorf("deploy without secretsprovider: ok=%v %s", ok, errOut)
-	}
-	b2.never("pulumi up")
 }
 
 func TestPreviewDown(t *testing.T) {
@@ -445,27 +509,58 @@ func TestSweepKeepsWhatItCannotCheck(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	const url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog"
+	const previews = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog-previews"
 	b := newBench(t, "prod")
 	b.output("prod", "registryUrl", url)
-	if got := strings.TrimSpace(b.mustRun(nil, "registry")); got != url {
-		t.Errorf("registry %q", got)
+	b.output("prod", "previewRegistryUrl", previews)
+	if got := strings.TrimSpace(b.mustRun(nil, "registry", "registryUrl")); got != url {
+		t.Errorf("registry registryUrl %q", got)
+	}
+	if got := strings.TrimSpace(b.mustRun(nil, "registry", "previewRegistryUrl")); got != previews {
+		t.Errorf("registry previewRegistryUrl %q", got)
 	}
 	b.never("pulumi up")
+	if _, _, ok := b.run(nil, "registry"); ok {
+		t.Error("registry without an output name succeeded")
+	}
+	if _, _, ok := b.run(nil, "registry", "url"); ok {
+		t.Error("registry url succeeded")
+	}
+
+	// A previewRegistryUrl that names prod's repository (a wrong output, a
+	// copy-paste) is refused: PR jobs must never get a URL they could push
+	// to prod's images with. And the other way round.
+	b.output("prod", "previewRegistryUrl", url)
+	if _, errOut, ok := b.run(nil, "registry", "previewRegistryUrl"); ok || !strings.Contains(errOut, "not 'blog-previews'") {
+		t.Errorf("previewRegistryUrl pointing at blog: ok=%v %s", ok, errOut)
+	}
+	b.output("prod", "registryUrl", previews)
+	if _, errOut, ok := b.run(nil, "registry", "registryUrl"); ok || !strings.Contains(errOut, "not 'blog'") {
+		t.Errorf("registryUrl pointing at blog-previews: ok=%v %s", ok, errOut)
+	}
 
 	// First deploy into an empty account: up without a tag, then the URL.
 	b2 := newBench(t, "prod")
-	if _, errOut, ok := b2.run(nil, "registry"); ok || !strings.Contains(errOut, "no registryUrl output") {
+	if _, errOut, ok := b2.run(nil, "registry", "registryUrl"); ok || !strings.Contains(errOut, "no registryUrl output") {
 		t.Errorf("without BOOTSTRAP: ok=%v %s", ok, errOut)
 	}
 	b2.never("pulumi up")
-	if got := strings.TrimSpace(b2.mustRun([]string{"BOOTSTRAP=1"}, "registry")); got != url {
+	// A pull request never bootstraps prod, even when told to.
+	if _, errOut, ok := b2.run([]string{"BOOTSTRAP=1"}, "registry", "previewRegistryUrl"); ok || !strings.Contains(errOut, "merge to main once") {
+		t.Errorf("preview registry with BOOTSTRAP: ok=%v %s", ok, errOut)
+	}
+	b2.never("pulumi up")
+	if got := strings.TrimSpace(b2.mustRun([]string{"BOOTSTRAP=1"}, "registry", "registryUrl")); got != url {
 		t.Errorf("bootstrap registry %q", got)
 	}
-	b2.inOrder(`pulumi config set --stack prod blogstack:imageTag  --non-interactive`, "pulumi up --stack prod --yes")
+	b2.inOrder("pulumi up --stack prod --yes")
+	if strings.Contains(b2.calls(), "blogstack:imageTag") {
+		t.Errorf("the bootstrap sets an image tag; it must leave it unset:\n%s", b2.calls())
+	}
 
 	// No prod stack at all: say how to create it.
 	b3 := newBench(t)
-	if _, errOut, ok := b3.run([]string{"BOOTSTRAP=1"}, "registry"); ok || !strings.Contains(errOut, "pulumi stack init prod") {
+	if _, errOut, ok := b3.run([]string{"BOOTSTRAP=1"}, "registry", "registryUrl"); ok || !strings.Contains(errOut, "pulumi stack init prod") {
 		t.Errorf("no prod stack: ok=%v %s", ok, errOut)
 	}
 	b3.never("pulumi up")
@@ -474,7 +569,7 @@ func TestRegistry(t *testing.T) {
 func TestImageExists(t *testing.T) {
 	const url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog"
 	b := newBench(t)
-	b.write(filepath.Join(b.fake, "images", sha), "")
+	b.write(filepath.Join(b.fake, "images", "blog", sha), "")
 	if got := strings.TrimSpace(b.mustRun(nil, "image-exists", url, sha)); got != "true" {
 		t.Errorf("pushed tag: %q", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,14 +22,16 @@ type workflow struct {
 }
 
 type job struct {
-	If          string            `yaml:"if"`
-	Uses        string            `yaml:"uses"`
-	With        map[string]any    `yaml:"with"`
-	Permissions any               `yaml:"permissions"`
-	Concurrency any               `yaml:"concurrency"`
-	Environment any               `yaml:"environment"`
-	Env         map[string]string `yaml:"env"`
-	Services    map[string]struct {
+	If          string         `yaml:"if"`
+	Uses        string         `yaml:"uses"`
+	With        map[string]any `yaml:"with"`
+	Permissions any            `yaml:"permissions"`
+	Concurrency any            `yaml:"concurrency"`
+	Environment any            `yaml:"environment"`
+	// TimeoutMinutes is 0 when unset (GitHub's default is 6 hours).
+	TimeoutMinutes int               `yaml:"timeout-minutes"`
+	Env            map[string]string `yaml:"env"`
+	Services       map[string]struct {
 		Image string `yaml:"image"`
 	} `yaml:"services"`
 	Steps []step `yaml:"steps"`
@@ -197,8 +200,9 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// TestAWSThroughOIDC: every AWS job assumes the role in AWS_ROLE_ARN with a
-// short-lived token; no workflow reads a secret.
+// TestAWSThroughOIDC: every AWS job assumes a role with a short-lived
+// token, for two hours (a first deploy can outlast one); no workflow reads a
+// secret. Which role each job assumes is TestRoles.
 func TestAWSThroughOIDC(t *testing.T) {
 	for name, wf := range loadWorkflows(t) {
 		if raw := readRoot(t, ".github", "workflows", name+".yml"); bytes.Contains(raw, []byte("secrets.")) {
@@ -209,8 +213,11 @@ func TestAWSThroughOIDC(t *testing.T) {
 				if !strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") {
 					continue
 				}
-				if s.With["role-to-assume"] != "${{ vars.AWS_ROLE_ARN }}" || s.With["aws-region"] != "${{ vars.AWS_REGION }}" {
-					t.Errorf("%s.yml %s: AWS credentials with %v, want role-to-assume vars.AWS_ROLE_ARN and aws-region vars.AWS_REGION", name, id, s.With)
+				if s.With["aws-region"] != "${{ vars.AWS_REGION }}" {
+					t.Errorf("%s.yml %s: aws-region %v, want vars.AWS_REGION", name, id, s.With["aws-region"])
+				}
+				if s.With["role-duration-seconds"] != 7200 {
+					t.Errorf("%s.yml %s: role-duration-seconds %v, want 7200 (the roles' MaxSessionDuration)", name, id, s.With["role-duration-seconds"])
 				}
 				for _, k := range []string{"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} {
 					if _, ok := s.With[k]; ok {
@@ -221,6 +228,241 @@ func TestAWSThroughOIDC(t *testing.T) {
 			if j.usesAction("aws-actions/configure-aws-credentials") && j.Env["PULUMI_BACKEND_URL"] != "${{ vars.PULUMI_BACKEND_URL }}" {
 				t.Errorf("%s.yml %s: PULUMI_BACKEND_URL is %q, want vars.PULUMI_BACKEND_URL", name, id, j.Env["PULUMI_BACKEND_URL"])
 			}
+		}
+	}
+}
+
+const (
+	deployRole  = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+	previewRole = "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+)
+
+// environment is a job's environment name ("" for none).
+func (j job) environment() string {
+	switch e := j.Environment.(type) {
+	case nil:
+		return ""
+	case map[string]any:
+		return fmt.Sprint(e["name"])
+	default:
+		return fmt.Sprint(e)
+	}
+}
+
+// roles lists the roles a job's credential steps assume.
+func (j job) roles() []string {
+	var r []string
+	for _, s := range j.Steps {
+		if strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") {
+			r = append(r, fmt.Sprint(s.With["role-to-assume"]))
+		}
+	}
+	return r
+}
+
+// TestRoles: the deploy role is assumed only by deploy.yml's deploy and
+// rollback jobs, which run on main in the production environment (OIDC
+// subject repo:O/R:environment:production, the only one its trust policy
+// accepts). Every other AWS job assumes the preview role: the pull-request
+// jobs declare no environment (subject repo:O/R:pull_request) and the sweep
+// runs in the previews environment (subject repo:O/R:environment:previews),
+// because a scheduled run on main would get repo:O/R:ref:refs/heads/main,
+// which neither role trusts.
+func TestRoles(t *testing.T) {
+	wfs := loadWorkflows(t)
+	prodJobs := map[string]bool{"deploy deploy": true, "deploy rollback": true}
+	seen := map[string]bool{}
+	for name, wf := range wfs {
+		_, onPR := wf.On["pull_request"]
+		raw := readRoot(t, ".github", "workflows", name+".yml")
+		if onPR && bytes.Contains(raw, []byte("AWS_DEPLOY_ROLE_ARN")) {
+			t.Errorf("%s.yml runs on pull requests and names the deploy role", name)
+		}
+		if bytes.Contains(raw, []byte("vars.AWS_ROLE_ARN")) {
+			t.Errorf("%s.yml still uses the single AWS_ROLE_ARN: split into AWS_DEPLOY_ROLE_ARN and AWS_PREVIEW_ROLE_ARN", name)
+		}
+		for id, j := range wf.Jobs {
+			where := name + ".yml " + id
+			roles, env := j.roles(), j.environment()
+			if onPR && env != "" {
+				t.Errorf("%s: a pull-request job in environment %q: its OIDC subject would no longer be repo:O/R:pull_request", where, env)
+			}
+			if env == "production" && !prodJobs[name+" "+id] {
+				t.Errorf("%s: only deploy.yml's deploy and rollback jobs run in production", where)
+			}
+			if len(roles) == 0 {
+				continue
+			}
+			if len(roles) != 1 {
+				t.Errorf("%s: assumes %d roles, want one", where, len(roles))
+			}
+			if prodJobs[name+" "+id] {
+				seen[name+" "+id] = true
+				if roles[0] != deployRole || env != "production" {
+					t.Errorf("%s: role %s in environment %q, want %s in production", where, roles[0], env, deployRole)
+				}
+				if !strings.Contains(j.If, "github.ref == 'refs/heads/main'") {
+					t.Errorf("%s: if %q: it must run only on main", where, j.If)
+				}
+				continue
+			}
+			if roles[0] != previewRole {
+				t.Errorf("%s: role %s, want %s", where, roles[0], previewRole)
+			}
+			wantEnv := ""
+			if name == "sweep" {
+				wantEnv = "previews"
+			}
+			if env != wantEnv {
+				t.Errorf("%s: environment %q, want %q (OIDC subject the preview role trusts)", where, env, wantEnv)
+			}
+		}
+	}
+	for j := range prodJobs {
+		if !seen[j] {
+			t.Errorf("no job %q with AWS credentials", j)
+		}
+	}
+	for _, id := range []string{"preview-diff", "preview-stack", "preview-destroy"} {
+		if r := wfs["preview"].Jobs[id].roles(); len(r) != 1 || r[0] != previewRole {
+			t.Errorf("preview.yml %s: roles %v, want the preview role", id, r)
+		}
+	}
+}
+
+// TestRegistries: pull requests push to and deploy from blog-previews only
+// (prod's previewRegistryUrl); the deploy job pushes only to registryUrl;
+// nothing in a pull-request workflow ever names registryUrl.
+func TestRegistries(t *testing.T) {
+	wfs := loadWorkflows(t)
+	prodOutput := regexp.MustCompile(`\bregistryUrl\b`)
+	for name, wf := range wfs {
+		_, onPR := wf.On["pull_request"]
+		if onPR && prodOutput.Match(readRoot(t, ".github", "workflows", name+".yml")) {
+			t.Errorf("%s.yml runs on pull requests and names prod's registryUrl", name)
+		}
+	}
+	for _, tc := range []struct{ workflow, job, output string }{
+		{"deploy", "deploy", "registryUrl"},
+		{"preview", "preview-stack", "previewRegistryUrl"},
+	} {
+		j := wfs[tc.workflow].Jobs[tc.job]
+		var registry *step
+		pushes := 0
+		for i, s := range j.Steps {
+			if s.ID == "registry" {
+				registry = &j.Steps[i]
+			}
+			if strings.HasPrefix(s.Uses, "docker/build-push-action@") && s.With["push"] == true {
+				pushes++
+				if tags := fmt.Sprint(s.With["tags"]); tags != "${{ steps.registry.outputs.url }}:${{ steps.tag.outputs.tag }}" {
+					t.Errorf("%s.yml %s pushes to %q, want only the registry step's URL", tc.workflow, tc.job, tags)
+				}
+			}
+		}
+		if registry == nil || strings.TrimSpace(registry.Run) != ".github/scripts/registry "+tc.output {
+			t.Errorf("%s.yml %s: the registry step must run .github/scripts/registry %s", tc.workflow, tc.job, tc.output)
+		}
+		if pushes != 1 {
+			t.Errorf("%s.yml %s: %d pushing builds, want 1", tc.workflow, tc.job, pushes)
+		}
+	}
+	// The rollback builds nothing: it deploys an image already in prod's
+	// registry.
+	if j := wfs["deploy"].Jobs["rollback"]; j.usesAction("docker/build-push-action") || j.usesAction("aws-actions/amazon-ecr-login") {
+		t.Error("deploy.yml rollback builds or pushes an image")
+	}
+}
+
+// TestRollbackJob: a workflow_dispatch input rollback-tag, deployed by its
+// own job through the deploy script's --rollback path, in the same
+// concurrency group as deploys.
+func TestRollbackJob(t *testing.T) {
+	wf := loadWorkflows(t)["deploy"]
+	var dispatch struct {
+		Inputs map[string]struct {
+			Required bool   `yaml:"required"`
+			Type     string `yaml:"type"`
+		} `yaml:"inputs"`
+	}
+	decodeInto(t, wf.On["workflow_dispatch"], &dispatch)
+	in, ok := dispatch.Inputs["rollback-tag"]
+	if !ok || !in.Required || in.Type != "string" || len(dispatch.Inputs) != 1 {
+		t.Errorf("deploy.yml workflow_dispatch inputs %+v, want one required string rollback-tag", dispatch.Inputs)
+	}
+	j, ok := wf.Jobs["rollback"]
+	if !ok {
+		t.Fatal("deploy.yml has no rollback job")
+	}
+	if !strings.Contains(j.If, "github.event_name == 'workflow_dispatch'") {
+		t.Errorf("rollback if %q: it must run only on workflow_dispatch", j.If)
+	}
+	if d := wf.Jobs["deploy"]; !strings.Contains(d.If, "github.event_name == 'push'") {
+		t.Errorf("deploy if %q: it must run only on push (a dispatch is a rollback)", d.If)
+	}
+	var up *step
+	for i, s := range j.Steps {
+		if strings.Contains(s.Run, ".github/scripts/deploy") {
+			up = &j.Steps[i]
+		}
+	}
+	// The input reaches the script through the environment, never pasted
+	// into the shell.
+	if up == nil || strings.TrimSpace(up.Run) != `.github/scripts/deploy --rollback "$TAG"` || up.Env["TAG"] != "${{ inputs.rollback-tag }}" {
+		t.Errorf("rollback job must run .github/scripts/deploy --rollback \"$TAG\" with TAG from inputs.rollback-tag; got %+v", up)
+	}
+	for _, s := range j.Steps {
+		if strings.Contains(s.Run, "${{") {
+			t.Errorf("rollback step %q interpolates an expression into the shell", s.Run)
+		}
+	}
+	gd, cd := concurrency(wf.Jobs["deploy"].Concurrency)
+	gr, cr := concurrency(j.Concurrency)
+	if gd == "" || gd != gr || cd != false || cr != false {
+		t.Errorf("deploy (%q, %v) and rollback (%q, %v) must share one concurrency group, never cancelled", gd, cd, gr, cr)
+	}
+}
+
+// maxDeployWait is the longest a `pulumi up` may wait for a deploy: the
+// upper bound of blogstack:deployTimeout in the stack's config.
+func maxDeployWait(t *testing.T) int {
+	t.Helper()
+	m := regexp.MustCompile(`\{"deployTimeout",[^}]*?(\d+)\}`).FindSubmatch(readRoot(t, "stack", "infra", "config.go"))
+	if m == nil {
+		t.Fatal(`cannot find the bounds of deployTimeout ({"deployTimeout", &..., default, min, max}) in stack/infra/config.go: update maxDeployWait`)
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestTimeouts: a job that runs pulumi up outlasts the stack's longest
+// deploy wait plus the build (a job killed mid-update leaves the stack
+// locked), and no AWS job outlives its two-hour role session.
+func TestTimeouts(t *testing.T) {
+	const buildAndCompile = 30 * 60 // image build, program compile, other resources
+	wait := maxDeployWait(t)
+	all := loadWorkflows(t)
+	for name, wf := range all {
+		for id, j := range wf.Jobs {
+			if j.Uses != "" {
+				continue // a called workflow sets its own
+			}
+			where := name + ".yml " + id
+			if j.TimeoutMinutes <= 0 {
+				t.Errorf("%s: no timeout-minutes", where)
+				continue
+			}
+			if j.usesAction("aws-actions/configure-aws-credentials") && j.TimeoutMinutes*60 > 7200 {
+				t.Errorf("%s: timeout-minutes %d outlives the 2-hour role session", where, j.TimeoutMinutes)
+			}
+		}
+	}
+	for _, tc := range []struct{ workflow, job string }{{"deploy", "deploy"}, {"deploy", "rollback"}, {"preview", "preview-stack"}} {
+		if got := all[tc.workflow].Jobs[tc.job].TimeoutMinutes * 60; got < wait+buildAndCompile {
+			t.Errorf("%s.yml %s: timeout %ds, want at least the longest deploy wait %ds plus %ds", tc.workflow, tc.job, got, wait, buildAndCompile)
 		}
 	}
 }
@@ -259,8 +501,13 @@ func concurrency(c any) (group string, cancel any) {
 // stack's pulumi up never (a killed update leaves the stack locked).
 func TestConcurrency(t *testing.T) {
 	wfs := loadWorkflows(t)
-	if g, cancel := concurrency(wfs["deploy"].Concurrency); g == "" || cancel != false {
-		t.Errorf("deploy.yml concurrency: group %q cancel-in-progress %v, want a group and false", g, cancel)
+	for _, id := range []string{"deploy", "rollback"} {
+		if g, cancel := concurrency(wfs["deploy"].Jobs[id].Concurrency); g != "deploy-prod" || cancel != false {
+			t.Errorf("deploy.yml %s concurrency: group %q cancel-in-progress %v, want deploy-prod and false", id, g, cancel)
+		}
+	}
+	if g, cancel := concurrency(wfs["sweep"].Concurrency); g == "" || cancel != false {
+		t.Errorf("sweep.yml concurrency: group %q cancel-in-progress %v, want a group and false", g, cancel)
 	}
 	preview := wfs["preview"]
 	for id, wantCancel := range map[string]bool{"preview-diff": true, "preview-stack": false, "preview-destroy": false} {
@@ -290,10 +537,10 @@ func TestTriggers(t *testing.T) {
 		}
 	}
 	has("ci", "pull_request", "push", "workflow_call")
-	has("deploy", "push")
+	has("deploy", "push", "workflow_dispatch")
 	has("preview", "pull_request")
 	has("sweep", "schedule", "workflow_dispatch")
-	if len(wfs["deploy"].On) != 1 || len(wfs["preview"].On) != 1 || len(wfs["sweep"].On) != 2 {
+	if len(wfs["deploy"].On) != 2 || len(wfs["preview"].On) != 1 || len(wfs["sweep"].On) != 2 {
 		t.Errorf("unexpected extra triggers: deploy %v, preview %v, sweep %v", keys(wfs["deploy"].On), keys(wfs["preview"].On), keys(wfs["sweep"].On))
 	}
 
@@ -363,20 +610,20 @@ func decodeInto(t *testing.T, v, dst any) {
 }
 
 // TestDeployJob: prod is deployed from the production environment, with the
-// image built for both architectures and tagged with the commit SHA.
+// image built for both architectures and tagged with the commit SHA, by the
+// deploy script (which refuses an old run) with a token for git ls-remote.
 func TestDeployJob(t *testing.T) {
 	j := loadWorkflows(t)["deploy"].Jobs["deploy"]
-	env := fmt.Sprint(j.Environment)
-	if m, ok := j.Environment.(map[string]any); ok {
-		env = fmt.Sprint(m["name"])
-	}
-	if env != "production" {
+	if env := j.environment(); env != "production" {
 		t.Errorf("deploy job environment %q, want production", env)
 	}
-	var build *step
+	var build, up *step
 	for i, s := range j.Steps {
 		if strings.HasPrefix(s.Uses, "docker/build-push-action@") {
 			build = &j.Steps[i]
+		}
+		if strings.Contains(s.Run, ".github/scripts/deploy") {
+			up = &j.Steps[i]
 		}
 	}
 	if build == nil {
@@ -386,8 +633,11 @@ func TestDeployJob(t *testing.T) {
 		build.With["tags"] != "${{ steps.registry.outputs.url }}:${{ steps.tag.outputs.tag }}" {
 		t.Errorf("deploy build: %v", build.With)
 	}
-	if !strings.Contains(runs(j), ".github/scripts/deploy") {
-		t.Error("deploy job does not run .github/scripts/deploy")
+	if up == nil || strings.TrimSpace(up.Run) != `.github/scripts/deploy "$TAG"` || up.Env["TAG"] != "${{ steps.tag.outputs.tag }}" {
+		t.Fatalf("deploy job must run .github/scripts/deploy \"$TAG\" with the built tag; got %+v", up)
+	}
+	if up.Env["GH_TOKEN"] != "${{ github.token }}" {
+		t.Error("the deploy step needs GH_TOKEN to ask origin for main's newest commit")
 	}
 }
 

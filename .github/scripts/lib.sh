@@ -52,3 +52,59 @@ require_prod_secrets_provider() {
 	grep -q '^secretsprovider:' Pulumi.prod.yaml 2>/dev/null ||
 		die "Pulumi.prod.yaml has no secretsprovider line: commit the secretsprovider and encryptedkey lines that 'pulumi stack init prod --secrets-provider awskms://...' added to it"
 }
+
+# summary appends markdown to the job's summary page (GITHUB_STEP_SUMMARY);
+# outside a workflow it goes nowhere.
+summary() {
+	if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then cat >>"$GITHUB_STEP_SUMMARY"; else cat >/dev/null; fi
+}
+
+# deploy_id is this run's deploy id, <run id>-<run attempt>: a re-run is a
+# new attempt, so it gets a new id, the stack replaces the deploy association
+# and `pulumi up` waits for host/deploy again. Same rule as the stack's
+# blogstack:deployId.
+deploy_id() {
+	local id="${GITHUB_RUN_ID:-}-${GITHUB_RUN_ATTEMPT:-}"
+	[[ -n ${GITHUB_RUN_ID:-} && -n ${GITHUB_RUN_ATTEMPT:-} && $id =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,39}$ ]] ||
+		die "GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT must be set (deploy id '$id' must match ^[A-Za-z0-9][A-Za-z0-9-]{0,39}\$)"
+	printf '%s' "$id"
+}
+
+# print_deploy_logs STACK TAG DEPLOY_ID prints what the deploy association
+# wrote under s3://<backupBucket>/deploy-logs/<tag>/<deployId>/: the listing,
+# then the last lines of every stdout and stderr object (host/deploy's own
+# output), each in a collapsible group of the workflow log. It prints the
+# reason (host/deploy's "FAILED" line, else the last stderr line) on stdout
+# for the job summary. It never fails: it runs when a deploy already has.
+print_deploy_logs() {
+	local stack=$1 tag=$2 id=$3 bucket listing keys key reason="" lines=${DEPLOY_LOG_LINES:-80}
+	bucket=$(pulumi stack output backupBucket --stack "$stack" --non-interactive 2>/dev/null) || bucket=
+	if [[ -z $bucket ]]; then
+		log "stack $stack has no backupBucket output: no deploy output to show"
+		return 0
+	fi
+	local prefix="deploy-logs/$tag/$id/"
+	log "deploy output under s3://$bucket/$prefix:"
+	# aws s3 ls exits 1 when nothing matches the prefix: the association
+	# never ran on the host (for example the instance was not registered with
+	# SSM) or could not write there.
+	if ! listing=$(aws s3 ls "s3://$bucket/$prefix" --recursive 2>&1) || [[ -z $listing ]]; then
+		log "  nothing (${listing:-no objects}): the host never ran or never reported this deploy; see the SSM association's status in the console"
+		return 0
+	fi
+	log "$listing"
+	# --recursive lines are "<date> <time> <size> <key>" with the full key.
+	keys=$(sed -nE 's#^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} +[0-9]+ (.*/std(out|err))$#\1#p' <<<"$listing")
+	while read -r key; do
+		[[ -n $key ]] || continue
+		local body
+		body=$(aws s3 cp "s3://$bucket/$key" - 2>&1 | tail -n "$lines") || true
+		if [[ -n ${GITHUB_ACTIONS:-} ]]; then echo "::group::$key (last $lines lines)" >&2; else log "--- $key (last $lines lines)"; fi
+		log "$body"
+		if [[ -n ${GITHUB_ACTIONS:-} ]]; then echo "::endgroup::" >&2; fi
+		if [[ $key == */stderr && -n $body ]]; then
+			reason=$(grep -E 'FAILED:' <<<"$body" | tail -n 1) || reason=$(tail -n 1 <<<"$body")
+		fi
+	done <<<"$keys"
+	printf '%s' "$reason"
+}
