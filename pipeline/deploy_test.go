@@ -267,3 +267,29 @@ func TestDeployFailurePrintsOutput(t *testing.T) {
 	b2.never("aws s3 cp")
 	b2.contains("summary", b2.summary(), "Deploy of `"+sha+"` failed", "error: update failed")
 }
+
+// TestPreviewUpFailurePrintsOutput: a preview stack's failed deploy shows
+// host/deploy's output the same way, from that stack's own bucket.
+func TestPreviewUpFailurePrintsOutput(t *testing.T) {
+	b := newBench(t, "prod", "pr-12")
+	tag := "pr-12-" + sha
+	b.output("pr-12", "backupBucket", "blog-pr-12-backups")
+	b.write(filepath.Join(b.fake, "s3", "blog-pr-12-backups", "deploy-logs/"+tag+"/42-1/i-0def/a/2026/e/awsrunShellScript/deploy/stderr"),
+		"deploy: FAILED: migrations failed for "+tag+"; the running release (none) is untouched\n")
+	_, errOut, ok := b.run([]string{"FAKE_FAIL_UP=1"}, "preview-up", "12", tag)
+	if ok {
+		t.Fatal("preview-up succeeded although pulumi up failed")
+	}
+	b.inOrder("aws s3 ls s3://blog-pr-12-backups/deploy-logs/" + tag + "/42-1/ --recursive")
+	b.contains("stderr", errOut, "pulumi up of stack pr-12 failed (image "+tag+"): deploy: FAILED: migrations failed")
+	b.never("aws s3 ls s3://blog-prod")
+}
+
+// TestPreviewDiffWithoutDeployID: a prod last deployed before deploy ids
+// existed is previewed with its tag alone.
+func TestPreviewDiffWithoutDeployID(t *testing.T) {
+	b := newBench(t, "prod")
+	b.output("prod", "imageTag", older)
+	b.mustRun([]string{"COMMENT_FILE=" + filepath.Join(b.fake, "c.md")}, "preview-diff")
+	b.inOrder("pulumi preview --stack prod --diff --refresh=false --config blogstack:imageTag=" + older + " --non-interactive")
+}
