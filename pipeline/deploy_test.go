@@ -293,3 +293,14 @@ func TestPreviewDiffWithoutDeployID(t *testing.T) {
 	b.mustRun([]string{"COMMENT_FILE=" + filepath.Join(b.fake, "c.md")}, "preview-diff")
 	b.inOrder("pulumi preview --stack prod --diff --refresh=false --config blogstack:imageTag=" + older + " --non-interactive")
 }
+
+// TestDeployFailureCannotList: an error listing the output location is
+// shown as such, not as "nothing there".
+func TestDeployFailureCannotList(t *testing.T) {
+	b := deployedProd(t)
+	_, errOut, ok := b.run([]string{"FAKE_FAIL_UP=1", "FAKE_FAIL_AWS=1"}, "deploy", sha)
+	if ok {
+		t.Fatal("deploy succeeded although pulumi up failed")
+	}
+	b.contains("stderr", errOut, "cannot list it: An error occurred (AccessDenied", "pulumi up of prod failed for image "+sha)
+}

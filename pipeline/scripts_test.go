@@ -111,6 +111,7 @@ case "$1 $2" in
   echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'$tag'} does not exist within the repository with name '$repo' in the registry with id '123456789012'" >&2
   exit 254 ;;
 "s3 ls")
+  [[ -z ${FAKE_FAIL_AWS:-} ]] || { echo "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied" >&2; exit 254; }
   [[ $4 == --recursive ]] || { echo "fake aws: s3 ls without --recursive" >&2; exit 2; }
   uri=${3#s3://} bucket=${uri%%/*} prefix=${uri#*/}
   found=

@@ -89,7 +89,11 @@ print_deploy_logs() {
 	# never ran on the host (for example the instance was not registered with
 	# SSM) or could not write there.
 	if ! listing=$(aws s3 ls "s3://$bucket/$prefix" --recursive 2>&1) || [[ -z $listing ]]; then
-		log "  nothing (${listing:-no objects}): the host never ran or never reported this deploy; see the SSM association's status in the console"
+		if [[ -n $listing ]]; then
+			log "  cannot list it: $listing"
+		else
+			log "  nothing there: the host never ran or never reported this deploy; see the association in Systems Manager > State Manager"
+		fi
 		return 0
 	fi
 	log "$listing"
