@@ -231,6 +231,50 @@ func TestBootstrapUnmountedVolumeStartsNothing(t *testing.T) {
 	}
 }
 
+// A run started by hand while the service runs waits for it (two runs at
+// once could both see a blank volume).
+func TestBootstrapRunsOneAtATime(t *testing.T) {
+	h := bootstrapHost(t)
+	h.attachVolume(volumeID)
+	lock := h.path("var/lib/blog/bootstrap.lock")
+	h.write("var/lib/blog/bootstrap.lock", "")
+	holder := holdLock(t, lock)
+
+	cmd := h.command("bootstrap", nil, volumeID)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if calls, _ := os.ReadFile(filepath.Join(h.fake, "calls.log")); len(calls) != 0 {
+		t.Errorf("ran while another run held the lock:\n%s", calls)
+	}
+	_ = holder.Process.Kill()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("bootstrap after the other run: %v\n%s", err, out.String())
+	}
+	if len(matching(h.calls(), "systemctl enable --now docker")) != 1 {
+		t.Error("the waiting run did not finish the job")
+	}
+}
+
+// holdLock takes the flock lock on path in another process, as a running
+// script would, until the test ends or the process is killed.
+func holdLock(t *testing.T, path string) *exec.Cmd {
+	t.Helper()
+	// exec: the killed process is the one holding the lock.
+	holder := exec.Command("bash", "-c", `exec 9>>"$0"; flock 9; exec sleep 30`, path)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	for i := 0; i < 250 && exec.Command("flock", "-n", path, "true").Run() == nil; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return holder
+}
+
 // A host bootstrapped by an earlier release has a line with other options
 // for the volume; it is replaced, every other line kept.
 func TestBootstrapUpdatesAnOlderFstabLine(t *testing.T) {
@@ -726,14 +770,7 @@ esac`
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	holder := exec.Command("flock", lock, "sleep", "30")
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
-	for i := 0; i < 100 && exec.Command("flock", "-n", lock, "true").Run() == nil; i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
+	holdLock(t, lock)
 	out, code, calls = runPatch("FAKE_NEEDS_RESTARTING=1")
 	if code != 1 || len(calls) != 0 || !strings.Contains(out, "nothing changed") {
 		t.Errorf("during a deploy: exit %d, calls %v, want 1 and no dnf:\n%s", code, calls, out)
