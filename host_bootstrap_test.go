@@ -284,7 +284,12 @@ func TestBootstrapUpdatesAnOlderFstabLine(t *testing.T) {
 	root := "UUID=11111111-2222-3333-4444-555555555555     /           xfs    defaults,noatime  1   1\n"
 	h.write("etc/fstab", root+"UUID=0b9c7a1e-4f1d-4a57-9f3c-1d2e3f4a5b6c "+h.path("srv/blog")+" xfs defaults,nofail,noatime 0 2\n")
 	h.write("../fake/mounted", h.path("srv/blog")+"\n")
+	// The drop-in is current: the fstab line alone must reload systemd.
 	out, ok := h.run("bootstrap", nil, volumeID)
+	mustOK(t, out, ok)
+	h.write("etc/fstab", root+"UUID=0b9c7a1e-4f1d-4a57-9f3c-1d2e3f4a5b6c "+h.path("srv/blog")+" xfs defaults,nofail,noatime 0 2\n")
+	h.calls()
+	out, ok = h.run("bootstrap", nil, volumeID)
 	mustOK(t, out, ok)
 	if got, want := h.read("etc/fstab"), root+h.fstabLine(); got != want {
 		t.Errorf("fstab =\n%s\nwant\n%s", got, want)
