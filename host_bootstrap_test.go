@@ -363,26 +363,34 @@ func TestBootstrapUnitsVerifiedBySystemd(t *testing.T) {
 		t.Errorf("the units bootstrap writes do not keep Docker behind the data volume:\n%s", strings.Join(problems, "\n"))
 	}
 
-	// The checks above fail when the drop-in is missing or orders wrongly.
-	for name, dropIn := range map[string]string{
-		"no drop-in":      "", // removed
-		"no ordering":     "[Unit]\nRequires=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n",
-		"ordered before":  "[Unit]\nRequires=" + units.mount + "\nBefore=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n",
-		"only wanted":     "[Unit]\nWants=" + units.mount + "\nAfter=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n",
-		"no assert":       "[Unit]\nRequiresMountsFor=" + units.data + "\n",
-		"misspelled keys": "[Unit]\nRequiresMountFor=" + units.data + "\nAssertPathIsMountPoint=" + units.data + "\n",
+	// The checks above fail when the drop-in is missing or orders wrongly,
+	// or when docker.socket is made to wait for the mount.
+	writeDropIn := func(content string) func(etc string) error {
+		return func(etc string) error {
+			return os.WriteFile(filepath.Join(etc, "docker.service.d", "blog-data-volume.conf"), []byte(content), 0o644)
+		}
+	}
+	for name, change := range map[string]func(etc string) error{
+		"no drop-in": func(etc string) error {
+			return os.Remove(filepath.Join(etc, "docker.service.d", "blog-data-volume.conf"))
+		},
+		"no ordering":     writeDropIn("[Unit]\nRequires=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n"),
+		"ordered before":  writeDropIn("[Unit]\nRequires=" + units.mount + "\nBefore=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n"),
+		"only wanted":     writeDropIn("[Unit]\nWants=" + units.mount + "\nAfter=" + units.mount + "\nAssertPathIsMountPoint=" + units.data + "\n"),
+		"no assert":       writeDropIn("[Unit]\nRequiresMountsFor=" + units.data + "\n"),
+		"misspelled keys": writeDropIn("[Unit]\nRequiresMountFor=" + units.data + "\nAssertPathIsMountPoint=" + units.data + "\n"),
+		"socket waits for the mount": func(etc string) error {
+			if err := os.MkdirAll(filepath.Join(etc, "docker.socket.d"), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(etc, "docker.socket.d", "data.conf"), []byte("[Unit]\nRequiresMountsFor="+units.data+"\n"), 0o644)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			replace := func(p string) error {
-				if dropIn == "" {
-					return os.Remove(p)
-				}
-				return os.WriteFile(p, []byte(dropIn), 0o644)
-			}
-			problems := sd.load(t, h, replace).bootOrderProblems()
+			problems := sd.load(t, h, change).bootOrderProblems()
 			t.Logf("problems found:\n%s", strings.Join(problems, "\n"))
 			if len(problems) == 0 {
-				t.Errorf("the check passes a docker drop-in that does not hold Docker back:\n%s", dropIn)
+				t.Error("the check passes units that let Docker start without the volume or hold back the boot")
 			}
 		})
 	}
@@ -472,17 +480,17 @@ type loadedUnits struct {
 }
 
 // load runs the fstab generator on the host's fstab and systemd-analyze
-// verify on the units bootstrap wrote; a non-nil changeDropIn is first given
-// the path of (a copy of) Docker's drop-in to change.
-func (sd systemd) load(t *testing.T, h *host, changeDropIn func(path string) error) loadedUnits {
+// verify on the units bootstrap wrote; a non-nil change is first given the
+// directory of (a copy of) those units to change.
+func (sd systemd) load(t *testing.T, h *host, change func(etc string) error) loadedUnits {
 	t.Helper()
 	dir := t.TempDir()
 	etc := filepath.Join(dir, "etc")
 	if err := os.CopyFS(etc, os.DirFS(h.path("etc/systemd/system"))); err != nil {
 		t.Fatal(err)
 	}
-	if changeDropIn != nil {
-		if err := changeDropIn(filepath.Join(etc, "docker.service.d", "blog-data-volume.conf")); err != nil {
+	if change != nil {
+		if err := change(etc); err != nil {
 			t.Fatal(err)
 		}
 	}
