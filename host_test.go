@@ -234,19 +234,6 @@ func newHost(t *testing.T) *host {
 
 func (h *host) path(rel string) string { return filepath.Join(h.dir, "root", rel) }
 
-// attachVolume makes the EBS volume's by-id link appear, as udev does.
-func (h *host) attachVolume(id string) {
-	h.t.Helper()
-	dev := h.path("dev/nvme1n1")
-	if err := os.WriteFile(dev, nil, 0o600); err != nil {
-		h.t.Fatal(err)
-	}
-	link := h.path("dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + strings.ReplaceAll(id, "-", ""))
-	if err := os.Symlink(dev, link); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
 // readyForDeploy is a host that bootstrap has finished on, with the files the
 // deploy association writes: the compose file, every file of host/ and the
 // stack's settings.
@@ -356,109 +343,6 @@ func mustFail(t *testing.T, out string, ok bool, want string) {
 	}
 	if !strings.Contains(out, want) {
 		t.Fatalf("output does not explain %q:\n%s", want, out)
-	}
-}
-
-const volumeID = "vol-0123456789abcdef0"
-
-func TestBootstrapNewVolumeFormatsAndMountsByUUID(t *testing.T) {
-	h := newHost(t)
-	h.attachVolume(volumeID)
-	out, ok := h.run("bootstrap", nil, volumeID)
-	mustOK(t, out, ok)
-	calls := h.calls()
-
-	for _, want := range []string{
-		"dnf install -y docker amazon-ecr-credential-helper",
-		"systemctl enable --now docker",
-		"systemctl enable --now amazon-ssm-agent",
-		"mkfs -t xfs -L blogdata " + h.path("dev/nvme1n1"),
-		"mount " + h.path("srv/blog"),
-	} {
-		if len(matching(calls, want)) != 1 {
-			t.Errorf("want exactly one %q in calls:\n%s", want, strings.Join(calls, "\n"))
-		}
-	}
-	fstab := h.read("etc/fstab")
-	want := "UUID=0b9c7a1e-4f1d-4a57-9f3c-1d2e3f4a5b6c " + h.path("srv/blog") + " xfs defaults,nofail,noatime 0 2\n"
-	if fstab != want {
-		t.Errorf("fstab = %q, want %q", fstab, want)
-	}
-	if got := h.read("usr/local/lib/docker/cli-plugins/docker-compose"); got != fakeCompose {
-		t.Errorf("compose plugin = %q, want the verified download", got)
-	}
-	for _, dir := range []string{"srv/blog/postgres", "srv/blog/caddy/data", "srv/blog/caddy/config"} {
-		if fi, err := os.Stat(h.path(dir)); err != nil || !fi.IsDir() {
-			t.Errorf("%s not created: %v", dir, err)
-		}
-	}
-	if _, err := os.Stat(h.path("var/lib/blog/bootstrapped")); err != nil {
-		t.Errorf("bootstrapped marker missing: %v", err)
-	}
-}
-
-func TestBootstrapExistingVolumeIsNeverFormatted(t *testing.T) {
-	h := newHost(t)
-	h.attachVolume(volumeID)
-	h.write("../fake/fstype", "xfs\n")
-	out, ok := h.run("bootstrap", nil, volumeID)
-	mustOK(t, out, ok)
-	calls := h.calls()
-	if m := matching(calls, "mkfs"); len(m) != 0 {
-		t.Fatalf("formatted a volume that has a filesystem: %v", m)
-	}
-	if len(matching(calls, "mount "+h.path("srv/blog"))) != 1 {
-		t.Errorf("existing volume not mounted: %v", calls)
-	}
-}
-
-func TestBootstrapRefusesVolumeItCannotRead(t *testing.T) {
-	h := newHost(t)
-	h.attachVolume(volumeID)
-	out, ok := h.run("bootstrap", []string{"FAKE_BLKID_EXIT=8"}, volumeID)
-	mustFail(t, out, ok, "refusing to touch the data volume")
-	if m := matching(h.calls(), "mkfs"); len(m) != 0 {
-		t.Fatalf("formatted after blkid failed: %v", m)
-	}
-}
-
-func TestBootstrapTwiceChangesNothing(t *testing.T) {
-	h := newHost(t)
-	h.attachVolume(volumeID)
-	out, ok := h.run("bootstrap", nil, volumeID)
-	mustOK(t, out, ok)
-	h.calls()
-	fstab := h.read("etc/fstab")
-
-	out, ok = h.run("bootstrap", nil, volumeID)
-	mustOK(t, out, ok)
-	calls := h.calls()
-	for _, never := range []string{"mkfs", "mount ", "curl "} {
-		if m := matching(calls, never); len(m) != 0 {
-			t.Errorf("second run called %q again: %v", never, m)
-		}
-	}
-	if got := h.read("etc/fstab"); got != fstab {
-		t.Errorf("second run changed fstab:\n%s\nwas:\n%s", got, fstab)
-	}
-}
-
-func TestBootstrapRejectsComposeWithWrongChecksum(t *testing.T) {
-	h := newHost(t)
-	h.attachVolume(volumeID)
-	out, ok := h.run("bootstrap", []string{"FAKE_DOWNLOAD=tampered"}, volumeID)
-	mustFail(t, out, ok, "does not match its pinned sha256")
-	if _, err := os.Stat(h.path("usr/local/lib/docker/cli-plugins/docker-compose")); err == nil {
-		t.Fatal("installed a download whose checksum did not match")
-	}
-}
-
-func TestBootstrapFailsWhenVolumeNeverAttaches(t *testing.T) {
-	h := newHost(t)
-	out, ok := h.run("bootstrap", []string{"BLOG_DEVICE_WAIT=1"}, volumeID)
-	mustFail(t, out, ok, "data volume "+volumeID+" is not attached")
-	if m := matching(h.calls(), "mkfs"); len(m) != 0 {
-		t.Fatalf("formatted something: %v", m)
 	}
 }
 

@@ -19,10 +19,13 @@ const MaxUserData = 16 * 1024
 // MaxDocument is SSM's limit on a document's content.
 const MaxDocument = 64 * 1024
 
-// UserData is the instance's user-data: it writes host/bootstrap to disk (so
-// it can be run again by hand) and runs it for this host's data volume. It
-// never carries secrets, the compose file or the deploy script: those come
-// with each deploy, so changing them never touches the instance.
+// UserData is the instance's user-data: it writes host/bootstrap to disk and
+// runs `bootstrap --install`, which only hands it to systemd as
+// blog-bootstrap.service. systemd runs it until it succeeds (user-data runs
+// once, so a bootstrap run straight from here that failed on a transient
+// download would never be retried) and again at every boot. It never carries
+// secrets, the compose file or the deploy script: those come with each
+// deploy, so changing them never touches the instance.
 func UserData(bootstrap []byte, volumeID string) string {
 	return "#!/bin/bash\n" +
 		"# Written by the blogstack Pulumi program: host/bootstrap for this host.\n" +
@@ -32,7 +35,7 @@ func UserData(bootstrap []byte, volumeID string) string {
 		wrap(base64.StdEncoding.EncodeToString(bootstrap)) +
 		"EOF\n" +
 		"chmod 0755 /opt/blog/host/bootstrap\n" +
-		"exec /opt/blog/host/bootstrap '" + volumeID + "'\n"
+		"exec /opt/blog/host/bootstrap --install '" + volumeID + "'\n"
 }
 
 // StackSettings are the non-secret settings host/deploy, host/backup and

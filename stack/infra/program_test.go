@@ -338,7 +338,7 @@ func TestCKV_AWS_46_NoSecretsInUserDataAndUnder16KB(t *testing.T) {
 		if len(decoded) != 1 || decoded[0] != string(bootstrap) {
 			t.Error("user-data does not carry host/bootstrap byte for byte")
 		}
-		if !strings.Contains(ud, "exec /opt/blog/host/bootstrap 'vol-0123456789abcdef0'") {
+		if !strings.Contains(ud, "exec /opt/blog/host/bootstrap --install 'vol-0123456789abcdef0'") {
 			t.Errorf("user-data does not run bootstrap for the data volume:\n%s", ud)
 		}
 	})
