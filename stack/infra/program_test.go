@@ -1021,9 +1021,9 @@ func TestPreviewStackDerivesFromItsName(t *testing.T) {
 	}
 }
 
-func TestOutputs(t *testing.T) {
-	m := &mocks{ami: "ami-1"}
-	got := map[string]string{}
+// runOutputs runs Stack (Program without the exports) under mocks and
+// fills got with its outputs as strings.
+func runOutputs(stack string, config map[string]string, m *mocks, got map[string]string) ([]res, error) {
 	var mu sync.Mutex
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		out, err := infra.Stack(ctx)
@@ -1031,7 +1031,6 @@ func TestOutputs(t *testing.T) {
 			return err
 		}
 		for k, v := range out {
-			k := k
 			pulumi.ToOutput(v).ApplyT(func(x any) any {
 				mu.Lock()
 				got[k] = fmt.Sprint(x)
@@ -1040,10 +1039,12 @@ func TestOutputs(t *testing.T) {
 			})
 		}
 		return nil
-	}, pulumi.WithMocks("blogstack", "prod", m), func(i *pulumi.RunInfo) { i.Config = prodConfig() })
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, pulumi.WithMocks("blogstack", stack, m), func(i *pulumi.RunInfo) { i.Config = config })
+	return m.resources, err
+}
+
+func TestOutputs(t *testing.T) {
+	got := outputs(t, "prod", prodConfig(), &mocks{ami: "ami-1"})
 	want := map[string]string{
 		"url":                "https://blog.example.com",
 		"registryUrl":        registryURL,
