@@ -16,14 +16,18 @@ type Data struct {
 	VolumeID pulumi.StringOutput
 	// AvailabilityZone is where the volume is, hence where its host must be.
 	AvailabilityZone pulumi.StringOutput
-	BucketName       pulumi.StringOutput
-	BucketArn        pulumi.StringOutput
+	// SnapshotID is the snapshot the volume was created from, or "".
+	SnapshotID pulumi.StringOutput
+	BucketName pulumi.StringOutput
+	BucketArn  pulumi.StringOutput
 }
 
 // DataArgs place the volume.
 type DataArgs struct {
 	// AvailabilityZone must be the host's: EBS volumes attach within one AZ.
 	AvailabilityZone string
+	// SnapshotID, when set, is the snapshot the volume is created from.
+	SnapshotID string
 }
 
 // BackupLockMode is the S3 Object Lock mode of prod's backups. GOVERNANCE,
@@ -60,15 +64,15 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 		FinalSnapshot:    pulumi.Bool(!cfg.Preview),
 		Tags:             volumeTags,
 	}
-	if cfg.DataSnapshotID != "" {
+	if args.SnapshotID != "" {
 		// Restoring (or moving to another AZ, see the README's runbook).
-		volumeArgs.SnapshotId = pulumi.String(cfg.DataSnapshotID)
+		volumeArgs.SnapshotId = pulumi.String(args.SnapshotID)
 	}
 	volume, err := ebs.NewVolume(ctx, name+"-volume", volumeArgs, parent, cfg.protectUnlessPreview())
 	if err != nil {
 		return nil, err
 	}
-	d.VolumeID, d.AvailabilityZone = volume.ID().ToStringOutput(), volume.AvailabilityZone
+	d.VolumeID, d.AvailabilityZone, d.SnapshotID = volume.ID().ToStringOutput(), volume.AvailabilityZone, volume.SnapshotId
 
 	if !cfg.Preview {
 		if err := newSnapshotPolicy(ctx, name, cfg, parent); err != nil {

@@ -32,8 +32,8 @@ func Program(ctx *pulumi.Context) error {
 // Stack loads the config, reads what the stack recorded last time, builds
 // the components and returns the outputs: url, registryUrl,
 // previewRegistryUrl (full stacks), instanceId, publicIp, dataVolumeId,
-// backupBucket, imageTag, deployId, and subnetId, availabilityZone and amiId
-// (which the next run reads back). Secrets are never among them.
+// backupBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
+// dataSnapshotId (which the next run reads back). Secrets are never among them.
 func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
@@ -96,7 +96,11 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := NewData(ctx, p+"-data", cfg, DataArgs{AvailabilityZone: net.AvailabilityZone})
+	snapshot := cfg.DataSnapshotID
+	if snapshot == "" {
+		snapshot = prev.DataSnapshotID
+	}
+	data, err := NewData(ctx, p+"-data", cfg, DataArgs{AvailabilityZone: net.AvailabilityZone, SnapshotID: snapshot})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +141,8 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 		OutputSubnetID: host.SubnetID,
 		OutputAZ:       data.AvailabilityZone,
 		OutputAmiID:    host.AmiID,
+		// The provider reports "" for a volume created empty.
+		OutputDataSnapshotID: data.SnapshotID,
 	} {
 		outputs[k] = v
 	}

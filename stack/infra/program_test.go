@@ -1059,6 +1059,7 @@ func TestOutputs(t *testing.T) {
 		"subnetId":         "subnet-0aaaaaaaa",
 		"availabilityZone": "eu-west-1a",
 		"amiId":            "ami-1:" + infra.AmiParameter("arm64"),
+		"dataSnapshotId":   "",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("outputs\n got %v\nwant %v", got, want)

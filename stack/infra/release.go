@@ -14,6 +14,7 @@ type Previous struct {
 	ImageTag, DeployID string
 	SubnetID, AZ       string
 	AmiID              string
+	DataSnapshotID     string
 }
 
 // Output names the program exports and reads back through Previous.
@@ -23,6 +24,10 @@ const (
 	OutputSubnetID = "subnetId"
 	OutputAZ       = "availabilityZone"
 	OutputAmiID    = "amiId"
+	// OutputDataSnapshotID is the snapshot the data volume was created
+	// from, if any: kept, so that dropping blogstack:dataSnapshotId from the
+	// config after a move does not replace the volume.
+	OutputDataSnapshotID = "dataSnapshotId"
 )
 
 // ReadPrevious reads the stack's own last outputs through a StackReference
@@ -58,6 +63,7 @@ func ReadPrevious(ctx *pulumi.Context) (Previous, error) {
 	}{
 		{OutputImageTag, &p.ImageTag}, {OutputDeployID, &p.DeployID},
 		{OutputSubnetID, &p.SubnetID}, {OutputAZ, &p.AZ}, {OutputAmiID, &p.AmiID},
+		{OutputDataSnapshotID, &p.DataSnapshotID},
 	} {
 		if *f.dst, err = get(f.name); err != nil {
 			return Previous{}, err

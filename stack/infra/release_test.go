@@ -251,6 +251,18 @@ func TestAZChangeNeedsASnapshot(t *testing.T) {
 	if i := one(t, rs, "aws:ec2/instance:Instance"); i.Inputs["subnetId"] != "subnet-0bbbbbbbb" || len(i.Ignore) != 0 {
 		t.Errorf("instance in %v ignoring %v", i.Inputs["subnetId"], i.Ignore)
 	}
+
+	// After the move the choices are state: a config without them (the
+	// committed one) keeps the volume and the host where they are now.
+	moved := running()
+	moved["subnetId"], moved["availabilityZone"], moved["dataSnapshotId"] = "subnet-0bbbbbbbb", "eu-west-1b", "snap-0123456789abcdef0"
+	rs = mustRunAfter(t, "prod", prodConfig(), moved)
+	if v := one(t, rs, "aws:ebs/volume:Volume"); v.Inputs["snapshotId"] != "snap-0123456789abcdef0" || v.Inputs["availabilityZone"] != "eu-west-1b" {
+		t.Errorf("after the move, the volume would be replaced: %v", v.Inputs)
+	}
+	if i := one(t, rs, "aws:ec2/instance:Instance"); i.Inputs["subnetId"] != "subnet-0bbbbbbbb" || len(i.Ignore) == 0 {
+		t.Errorf("after the move, instance in %v ignoring %v", i.Inputs["subnetId"], i.Ignore)
+	}
 }
 
 // TestHostReplacementMovesTheVolumeInOneUp: when the instance is replaced
