@@ -26,9 +26,23 @@ type Config struct {
 	InstanceType   string
 	Arch           string // "x86_64" or "arm64", from the instance family
 	DataVolumeSize int
-	ImageTag       string
-	AcmeEmail      string
-	SubnetID       string
+	// ImageTag and DeployID are what to deploy, given on the command line
+	// by the deploy workflow, never committed; both empty means "keep the
+	// running release" (see ResolveRelease).
+	ImageTag  string
+	DeployID  string
+	AcmeEmail string
+	// SubnetID is the configured subnet; empty keeps the one the stack
+	// already uses (see chooseNetwork).
+	SubnetID string
+	// AmiID pins the host's AMI; empty keeps the running host's.
+	AmiID string
+	// DataSnapshotID, when set, is the snapshot the data volume is created
+	// from (moving the host to another availability zone).
+	DataSnapshotID string
+	// PermissionsBoundary is the ARN of the managed policy every IAM role
+	// the program creates carries as its permissions boundary.
+	PermissionsBoundary string
 	// ProdStack is the fully qualified stack whose outputs name the registry
 	// (preview stacks only).
 	ProdStack         string
@@ -45,7 +59,13 @@ var (
 	stackName    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,20}$`)
 	domainName   = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	imageTag     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	deployID     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,39}$`)
 	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	amiID        = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
+	snapshotID   = regexp.MustCompile(`^snap-[0-9a-f]{8,17}$`)
+	// policyArn is a customer managed IAM policy (AWS managed policies
+	// cannot be the boundary the one-time setup writes).
+	policyArn = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 	// instanceType is family.size, e.g. t4g.small, m7i.large, c7gn.2xlarge.
 	instanceType = regexp.MustCompile(`^([a-z]+)([0-9]+)([a-z-]*)\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$`)
 )
@@ -149,13 +169,28 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 		}
 	}
 	if c.Preview {
-		// Previews are throwaway: keep one snapshot and a week of backups.
-		c.SnapshotRetain, c.BackupExpireDays = 1, 7
+		// Previews are throwaway: a week of backups (and no snapshots).
+		c.BackupExpireDays = 7
 	}
 
 	c.ImageTag = get("imageTag")
 	if c.ImageTag != "" && !imageTag.MatchString(c.ImageTag) {
 		return c, fmt.Errorf("config %s: %q is not a valid image tag", key("imageTag"), c.ImageTag)
+	}
+	// Images of pull requests are tagged pr-<n>-<sha> in their own
+	// repository; a preview runs only its own, prod never runs one.
+	if c.Preview && c.ImageTag != "" && !strings.HasPrefix(c.ImageTag, stack+"-") {
+		return c, fmt.Errorf("config %s: %q is not an image of this pull request (want %s-<sha>)", key("imageTag"), c.ImageTag, stack)
+	}
+	if !c.Preview && strings.HasPrefix(c.ImageTag, "pr-") {
+		return c, fmt.Errorf("config %s: %q is a pull request's image; %s deploys only images built from main", key("imageTag"), c.ImageTag, stack)
+	}
+	c.DeployID = get("deployId")
+	if c.DeployID != "" && !deployID.MatchString(c.DeployID) {
+		return c, fmt.Errorf("config %s: %q must be 1 to 40 letters, digits and dashes, e.g. <run id>-<attempt>", key("deployId"), c.DeployID)
+	}
+	if c.DeployID != "" && c.ImageTag == "" {
+		return c, fmt.Errorf("config %s is set without %s: pass both, or neither to keep the running release", key("deployId"), key("imageTag"))
 	}
 	c.AcmeEmail = get("acmeEmail")
 	if c.AcmeEmail != "" && !strings.Contains(c.AcmeEmail, "@") {
@@ -164,6 +199,21 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	c.SubnetID = get("subnetId")
 	if c.SubnetID != "" && !subnetID.MatchString(c.SubnetID) {
 		return c, fmt.Errorf("config %s: %q is not a subnet id", key("subnetId"), c.SubnetID)
+	}
+	c.AmiID = get("amiId")
+	if c.AmiID != "" && !amiID.MatchString(c.AmiID) {
+		return c, fmt.Errorf("config %s: %q is not an AMI id", key("amiId"), c.AmiID)
+	}
+	c.DataSnapshotID = get("dataSnapshotId")
+	if c.DataSnapshotID != "" && !snapshotID.MatchString(c.DataSnapshotID) {
+		return c, fmt.Errorf("config %s: %q is not an EBS snapshot id", key("dataSnapshotId"), c.DataSnapshotID)
+	}
+	c.PermissionsBoundary = get("permissionsBoundary")
+	if c.PermissionsBoundary == "" {
+		return c, fmt.Errorf("config %s is required: the ARN of the managed policy the one-time setup created (blogstack-boundary), e.g. arn:aws:iam::123456789012:policy/blogstack-boundary", key("permissionsBoundary"))
+	}
+	if !policyArn.MatchString(c.PermissionsBoundary) {
+		return c, fmt.Errorf("config %s: %q is not the ARN of a customer managed IAM policy (arn:aws:iam::<account>:policy/<name>)", key("permissionsBoundary"), c.PermissionsBoundary)
 	}
 	c.ProdStack = or(get("prodStack"), org+"/"+project+"/prod")
 	if c.Preview && strings.Count(c.ProdStack, "/") != 2 {

@@ -13,7 +13,11 @@ import (
 type Data struct {
 	pulumi.ResourceState
 
-	VolumeID   pulumi.StringOutput
+	VolumeID pulumi.StringOutput
+	// AvailabilityZone is where the volume is, hence where its host must be.
+	AvailabilityZone pulumi.StringOutput
+	// SnapshotID is the snapshot the volume was created from, or "".
+	SnapshotID pulumi.StringOutput
 	BucketName pulumi.StringOutput
 	BucketArn  pulumi.StringOutput
 }
@@ -22,14 +26,27 @@ type Data struct {
 type DataArgs struct {
 	// AvailabilityZone must be the host's: EBS volumes attach within one AZ.
 	AvailabilityZone string
+	// SnapshotID, when set, is the snapshot the volume is created from.
+	SnapshotID string
 }
+
+// BackupLockMode is the S3 Object Lock mode of prod's backups. GOVERNANCE,
+// not COMPLIANCE: no role of the pipeline or the host holds
+// s3:BypassGovernanceRetention, so neither can delete or shorten a locked
+// backup, while the account's administrators still can (for example to
+// erase personal data on request, or to close the account); COMPLIANCE
+// would lock out even the root user until the last retention ends.
+const BackupLockMode = "GOVERNANCE"
 
 // dlmServiceRolePolicy is AWS's managed policy for DLM's snapshot role.
 const dlmServiceRolePolicy = "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"
 
 // NewData declares the volume, its snapshot policy and the backup bucket. In
-// prod the volume and bucket are protected: `pulumi destroy` or a change that
-// would replace them stops instead.
+// prod the volume and bucket are protected (`pulumi destroy` or a change
+// that would replace them stops instead), the volume leaves a final
+// snapshot when it is deleted, DLM snapshots it daily and every backup is
+// locked. A preview leaves nothing behind: no snapshots (DLM's would
+// outlive their policy), and its bucket is emptied on destroy.
 func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts ...pulumi.ResourceOption) (*Data, error) {
 	d := &Data{}
 	if err := ctx.RegisterComponentResource("blogstack:index:Data", name, d, opts...); err != nil {
@@ -39,64 +56,59 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 
 	volumeTags := cfg.Tags(name + "-volume")
 	volumeTags["blog:snapshots"] = pulumi.String(cfg.Prefix)
-	volume, err := ebs.NewVolume(ctx, name+"-volume", &ebs.VolumeArgs{
+	volumeArgs := &ebs.VolumeArgs{
 		AvailabilityZone: pulumi.String(args.AvailabilityZone),
 		Size:             pulumi.Int(cfg.DataVolumeSize),
 		Type:             pulumi.String("gp3"),
 		Encrypted:        pulumi.Bool(true),
 		FinalSnapshot:    pulumi.Bool(!cfg.Preview),
 		Tags:             volumeTags,
-	}, parent, cfg.protectUnlessPreview())
+	}
+	if args.SnapshotID != "" {
+		// Restoring (or moving to another AZ, see the README's runbook).
+		volumeArgs.SnapshotId = pulumi.String(args.SnapshotID)
+	}
+	volume, err := ebs.NewVolume(ctx, name+"-volume", volumeArgs, parent, cfg.protectUnlessPreview())
 	if err != nil {
 		return nil, err
 	}
+	d.VolumeID, d.AvailabilityZone, d.SnapshotID = volume.ID().ToStringOutput(), volume.AvailabilityZone, volume.SnapshotId
 
-	role, err := iam.NewRole(ctx, name+"-dlm-role", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("dlm.amazonaws.com")),
-		Tags:             cfg.Tags(name + "-dlm-role"),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-dlm-role-policy", &iam.RolePolicyAttachmentArgs{
-		Role:      role.Name,
-		PolicyArn: pulumi.String(dlmServiceRolePolicy),
-	}, parent); err != nil {
-		return nil, err
-	}
-	if _, err := dlm.NewLifecyclePolicy(ctx, name+"-snapshots", &dlm.LifecyclePolicyArgs{
-		Description:      pulumi.String("Daily snapshots of " + cfg.Prefix + " data"),
-		ExecutionRoleArn: role.Arn,
-		State:            pulumi.String("ENABLED"),
-		PolicyDetails: &dlm.LifecyclePolicyPolicyDetailsArgs{
-			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
-			TargetTags:    pulumi.StringMap{"blog:snapshots": pulumi.String(cfg.Prefix)},
-			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{&dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
-				Name: pulumi.String("daily"),
-				CreateRule: &dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{
-					Interval:     pulumi.Int(24),
-					IntervalUnit: pulumi.String("HOURS"),
-					Times:        pulumi.String("03:00"),
-				},
-				RetainRule: &dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{
-					Count: pulumi.Int(cfg.SnapshotRetain),
-				},
-				CopyTags: pulumi.Bool(true),
-			}},
-		},
-		Tags: cfg.Tags(name + "-snapshots"),
-	}, parent); err != nil {
-		return nil, err
+	if !cfg.Preview {
+		if err := newSnapshotPolicy(ctx, name, cfg, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	bucket, err := s3.NewBucketV2(ctx, name+"-backups", &s3.BucketV2Args{
 		ForceDestroy: pulumi.Bool(cfg.Preview),
-		Tags:         cfg.Tags(name + "-backups"),
+		// Turned on as the bucket is created, so that no backup is ever
+		// written unlocked.
+		ObjectLockEnabled: pulumi.Bool(!cfg.Preview),
+		Tags:              cfg.Tags(name + "-backups"),
 	}, parent, cfg.protectUnlessPreview())
 	if err != nil {
 		return nil, err
 	}
 	bucketChild := []pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{bucket})}
+	if !cfg.Preview {
+		// Every object version (dumps and deploy logs) is locked for as
+		// long as it stays current; the lifecycle rule below removes it
+		// only after that. Uploads must carry a checksum (the AWS CLI and
+		// the SSM agent send one).
+		if _, err := s3.NewBucketObjectLockConfigurationV2(ctx, name+"-backups-lock", &s3.BucketObjectLockConfigurationV2Args{
+			Bucket:            bucket.ID(),
+			ObjectLockEnabled: pulumi.String("Enabled"),
+			Rule: &s3.BucketObjectLockConfigurationV2RuleArgs{
+				DefaultRetention: &s3.BucketObjectLockConfigurationV2RuleDefaultRetentionArgs{
+					Mode: pulumi.String(BackupLockMode),
+					Days: pulumi.Int(cfg.BackupExpireDays),
+				},
+			},
+		}, bucketChild...); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := s3.NewBucketPublicAccessBlock(ctx, name+"-backups-public-access", &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket.ID(),
 		BlockPublicAcls:       pulumi.Bool(true),
@@ -162,8 +174,54 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 		return nil, err
 	}
 
-	d.VolumeID, d.BucketName, d.BucketArn = volume.ID().ToStringOutput(), bucket.Bucket, bucket.Arn
+	d.BucketName, d.BucketArn = bucket.Bucket, bucket.Arn
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"volumeId": d.VolumeID, "bucketName": d.BucketName,
 	})
+}
+
+// newSnapshotPolicy declares DLM's daily snapshots of the volumes tagged
+// blog:snapshots=<prefix> (the data volume sets that tag; nothing else may)
+// and the role DLM runs as.
+func newSnapshotPolicy(ctx *pulumi.Context, name string, cfg Config, parent pulumi.ResourceOption) error {
+	role, err := iam.NewRole(ctx, name+"-dlm-role", &iam.RoleArgs{
+		Description:         pulumi.String("DLM snapshots of " + cfg.Prefix + " data"),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("dlm.amazonaws.com")),
+		PermissionsBoundary: pulumi.String(cfg.PermissionsBoundary),
+		Tags:                cfg.Tags(name + "-dlm-role"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-dlm-role-policy", &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String(dlmServiceRolePolicy),
+	}, parent); err != nil {
+		return err
+	}
+	if _, err := dlm.NewLifecyclePolicy(ctx, name+"-snapshots", &dlm.LifecyclePolicyArgs{
+		Description:      pulumi.String("Daily snapshots of " + cfg.Prefix + " data"),
+		ExecutionRoleArn: role.Arn,
+		State:            pulumi.String("ENABLED"),
+		PolicyDetails: &dlm.LifecyclePolicyPolicyDetailsArgs{
+			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
+			TargetTags:    pulumi.StringMap{"blog:snapshots": pulumi.String(cfg.Prefix)},
+			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{&dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
+				Name: pulumi.String("daily"),
+				CreateRule: &dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{
+					Interval:     pulumi.Int(24),
+					IntervalUnit: pulumi.String("HOURS"),
+					Times:        pulumi.String("03:00"),
+				},
+				RetainRule: &dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{
+					Count: pulumi.Int(cfg.SnapshotRetain),
+				},
+				CopyTags: pulumi.Bool(true),
+			}},
+		},
+		Tags: cfg.Tags(name + "-snapshots"),
+	}, parent); err != nil {
+		return err
+	}
+	return nil
 }

@@ -10,42 +10,67 @@ import (
 	"github.com/blogstack/blogstack"
 )
 
-// Deploy rolls the app on the host to cfg.ImageTag: an SSM document that
-// carries the compose file and host/ and runs host/deploy, and, when a tag is
-// set, one association for that tag that `pulumi up` waits on.
+// Deploy rolls the app on the host to one release: an SSM document that
+// carries the compose file and host/ and runs host/deploy, and, for a
+// release, one association that `pulumi up` waits on.
 type Deploy struct {
 	pulumi.ResourceState
+
+	// ImageTag and DeployID resolve once the association has succeeded, so
+	// the stack records a release as running only when it runs.
+	ImageTag, DeployID pulumi.StringOutput
 }
 
-// DeployArgs say where to deploy and with what settings.
+// DeployArgs say where to deploy, what and with what settings.
 type DeployArgs struct {
-	InstanceID      pulumi.StringOutput
-	RegistryURL     pulumi.StringOutput
+	Release     Release
+	InstanceID  pulumi.StringOutput
+	RegistryURL pulumi.StringOutput
+	// RegistryKey stands for RegistryURL in the association's name: it is
+	// known while the program runs (the URL of a new repository is not).
+	RegistryKey     string
 	ParameterPrefix string
 	BucketName      pulumi.StringOutput
 	// Ready must exist before a deploy runs (the data volume's attachment).
 	Ready []pulumi.Resource
 }
 
+// DeployWaitMargin is how much longer `pulumi up` waits for an association
+// than the document lets host/deploy run: State Manager has to hand the
+// association to the agent, and the agent has to deliver the files and
+// upload the output, so a deploy that times out on the host is reported as
+// failed by SSM (with its output) before the wait gives up.
+const DeployWaitMargin = 300
+
 // DocumentName is the deploy document's name for a stack's prefix; the
 // host's role may read only this document.
 func DocumentName(prefix string) string { return prefix + "-deploy" }
 
-// AssociationName names the association for one tag and payload. A new name
-// is a new resource, so Pulumi replaces the association (create, wait, then
-// delete the old one) instead of updating it, because SSM waits for success
-// only when an association is created.
-func AssociationName(prefix, tag, payloadHash string) string {
-	name := prefix + "-deploy-" + tag + "-" + payloadHash
+// DeployLogsKeyPrefix is where SSM writes a deploy's output in the backup
+// bucket: deploy-logs/<imageTag>/<deployId> (SSM adds /<ids>/... below it).
+func DeployLogsKeyPrefix(r Release) string {
+	return DeployLogsPrefix + r.ImageTag + "/" + r.DeployID
+}
+
+// AssociationName names the association of one release, payload and set of
+// settings. A new name is a new resource, so Pulumi creates the new
+// association (and waits for it: the provider waits for success only on
+// create) before deleting the old one, instead of updating it in place,
+// which SSM would run at once with nobody waiting. The deploy id makes a
+// retry of the same tag a new association too.
+func AssociationName(prefix string, r Release, hash string) string {
+	tag := r.ImageTag
+	name := prefix + "-deploy-" + tag + "-" + r.DeployID + "-" + hash
 	if len(name) <= 128 {
 		return name
 	}
+	// SSM allows 128 characters: shorten the tag, keeping it unique.
 	sum := sha256.Sum256([]byte(tag))
-	keep := 128 - len(prefix) - len("-deploy-") - 1 - len(payloadHash) - 9
-	return prefix + "-deploy-" + tag[:keep] + "-" + hex.EncodeToString(sum[:])[:8] + "-" + payloadHash
+	keep := 128 - len(name) + len(tag) - 9
+	return prefix + "-deploy-" + tag[:keep] + "-" + hex.EncodeToString(sum[:])[:8] + "-" + r.DeployID + "-" + hash
 }
 
-// NewDeploy declares the document and, for a tag, its association.
+// NewDeploy declares the document and, for a release, its association.
 func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, opts ...pulumi.ResourceOption) (*Deploy, error) {
 	d := &Deploy{}
 	if err := ctx.RegisterComponentResource("blogstack:index:Deploy", name, d, opts...); err != nil {
@@ -55,13 +80,15 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	if err != nil {
 		return nil, err
 	}
+	settings := StackSettings{
+		Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
+		ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
+		BackupPrefix: BackupKeyPrefix(cfg.Stack),
+	}
 	content := pulumi.All(args.RegistryURL, args.BucketName).ApplyT(func(v []any) (string, error) {
-		settings := SettingsFile(StackSettings{
-			Registry: v[0].(string), Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
-			ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
-			BackupBucket: v[1].(string), BackupPrefix: BackupKeyPrefix(cfg.Stack),
-		})
-		return DeployDocument(append(files, settings), cfg.DeployTimeoutSecs)
+		s := settings
+		s.Registry, s.BackupBucket = v[0].(string), v[1].(string)
+		return DeployDocument(append(files, SettingsFile(s)), cfg.DeployTimeoutSecs)
 	}).(pulumi.StringOutput)
 	doc, err := ssm.NewDocument(ctx, name+"-document", &ssm.DocumentArgs{
 		Name:           pulumi.String(DocumentName(cfg.Prefix)),
@@ -74,14 +101,23 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ImageTag == "" {
+	if args.Release.ImageTag == "" {
 		// First `pulumi up` into an empty account: the host is created and
 		// waits; the next `pulumi up` with an image tag deploys.
+		d.ImageTag, d.DeployID = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 		return d, ctx.RegisterResourceOutputs(d, pulumi.Map{})
 	}
 
-	assocName := AssociationName(cfg.Prefix, cfg.ImageTag, PayloadHash(files))
-	if _, err := ssm.NewAssociation(ctx, assocName, &ssm.AssociationArgs{
+	// The name covers every setting written to stack.env; the bucket's
+	// name and the registry's URL stand in by their stable keys (they
+	// change only with a new bucket or repository, which changes the
+	// document and so, through replaceOnChanges below, replaces the
+	// association too).
+	named := settings
+	named.Registry = args.RegistryKey
+	hash := PayloadHash(append(files, SettingsFile(named)))
+	assocName := AssociationName(cfg.Prefix, args.Release, hash)
+	assoc, err := ssm.NewAssociation(ctx, assocName, &ssm.AssociationArgs{
 		AssociationName: pulumi.String(assocName),
 		Name:            doc.Name,
 		DocumentVersion: doc.LatestVersion,
@@ -89,18 +125,29 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 			Key:    pulumi.String("InstanceIds"),
 			Values: pulumi.StringArray{args.InstanceID},
 		}},
-		Parameters:                   pulumi.StringMap{"imageTag": pulumi.String(cfg.ImageTag)},
-		WaitForSuccessTimeoutSeconds: pulumi.Int(cfg.DeployTimeoutSecs),
+		Parameters:                   pulumi.StringMap{"imageTag": pulumi.String(args.Release.ImageTag)},
+		WaitForSuccessTimeoutSeconds: pulumi.Int(cfg.DeployTimeoutSecs + DeployWaitMargin),
 		ComplianceSeverity:           pulumi.String("CRITICAL"),
 		MaxConcurrency:               pulumi.String("1"),
 		MaxErrors:                    pulumi.String("0"),
 		OutputLocation: &ssm.AssociationOutputLocationArgs{
 			S3BucketName: args.BucketName,
-			S3KeyPrefix:  pulumi.String(DeployLogsPrefix + cfg.ImageTag),
+			S3KeyPrefix:  pulumi.String(DeployLogsKeyPrefix(args.Release)),
+			S3Region:     pulumi.String(cfg.Region),
 		},
 		Tags: cfg.Tags(assocName),
-	}, pulumi.Parent(d), pulumi.DependsOn(args.Ready)); err != nil {
+	}, pulumi.Parent(d), pulumi.DependsOn(args.Ready),
+		// Never updated in place: any change (a new host to target, a new
+		// document version) and a failed create (init errors) replace
+		// it, so every run of host/deploy is waited for. Same name, so the
+		// old one must go first.
+		pulumi.ReplaceOnChanges([]string{"*"}), pulumi.DeleteBeforeReplace(true))
+	if err != nil {
 		return nil, err
 	}
+	release := func(v string) pulumi.StringOutput {
+		return assoc.ID().ToStringOutput().ApplyT(func(string) string { return v }).(pulumi.StringOutput)
+	}
+	d.ImageTag, d.DeployID = release(args.Release.ImageTag), release(args.Release.DeployID)
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"association": pulumi.String(assocName)})
 }

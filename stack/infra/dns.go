@@ -5,7 +5,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// DNS points the stack's domain at the host's Elastic IP.
+// DNS points the stack's domain at the host: prod's Elastic IP, a preview's
+// instance address.
 type DNS struct {
 	pulumi.ResourceState
 

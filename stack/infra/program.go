@@ -5,11 +5,17 @@ package infra
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
+
+// RunbookReplaceHost names the README section operators follow to move or
+// replace the host; errors that refuse a change point there.
+const RunbookReplaceHost = `README.md, "Replacing the host"`
 
 // Program declares the whole stack and exports its outputs.
 func Program(ctx *pulumi.Context) error {
@@ -23,9 +29,11 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// Stack loads the config, builds the components and returns the outputs:
-// url, registryUrl, instanceId, publicIp, dataVolumeId, backupBucket and
-// imageTag. Secrets are never among them.
+// Stack loads the config, reads what the stack recorded last time, builds
+// the components and returns the outputs: url, registryUrl,
+// previewRegistryUrl (full stacks), instanceId, publicIp, dataVolumeId,
+// backupBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
+// dataSnapshotId (which the next run reads back). Secrets are never among them.
 func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
@@ -33,7 +41,11 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	}
 	p := cfg.Prefix
 
-	net, err := lookupNetwork(ctx, cfg)
+	prev, err := ReadPrevious(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release, err := ResolveRelease(cfg, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -45,26 +57,50 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	var registryURL, registryArn pulumi.StringOutput
-	if cfg.Preview {
-		registryURL, registryArn, err = ProdRegistry(ctx, cfg)
-	} else {
-		var r *Registry
-		r, err = NewRegistry(ctx, p+"-registry", cfg)
-		if err == nil {
-			registryURL, registryArn = r.URL, r.Arn
-		}
+	if err := checkBoundary(cfg, partition.Partition, identity.AccountId); err != nil {
+		return nil, err
 	}
+	net, err := chooseNetwork(ctx, cfg, prev)
 	if err != nil {
 		return nil, err
+	}
+	ami, err := chooseAMI(ctx, cfg, prev)
+	if err != nil {
+		return nil, err
+	}
+	// A new subnet or a newly pinned AMI replaces the host (both force a
+	// new instance); that is the only time the program means to.
+	replacing := prev.SubnetID != "" && net.SubnetID != prev.SubnetID ||
+		prev.AmiID != "" && ami != prev.AmiID
+
+	outputs := pulumi.Map{}
+	var registryURL, registryArn pulumi.StringOutput
+	var registryKey string
+	if cfg.Preview {
+		url, arn, err := ProdPreviewRegistry(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		registryURL, registryArn, registryKey = pulumi.String(url).ToStringOutput(), pulumi.String(arn).ToStringOutput(), url
+	} else {
+		r, err := NewRegistry(ctx, p+"-registry", cfg)
+		if err != nil {
+			return nil, err
+		}
+		registryURL, registryArn = r.URL, r.Arn
+		registryKey, _ = RepositoryNames(cfg)
+		outputs[OutputPreviewRegistryURL] = r.PreviewURL
 	}
 
 	secrets, err := NewSecrets(ctx, p+"-secrets", cfg)
 	if err != nil {
 		return nil, err
 	}
-	data, err := NewData(ctx, p+"-data", cfg, DataArgs{AvailabilityZone: net.AvailabilityZone})
+	snapshot := cfg.DataSnapshotID
+	if snapshot == "" {
+		snapshot = prev.DataSnapshotID
+	}
+	data, err := NewData(ctx, p+"-data", cfg, DataArgs{AvailabilityZone: net.AvailabilityZone, SnapshotID: snapshot})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +112,8 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 		}).JSON()
 	}).(pulumi.StringOutput)
 	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
-		SubnetID: net.SubnetID, VpcID: net.VpcID, VolumeID: data.VolumeID, Policy: policy,
+		SubnetID: net.SubnetID, VpcID: net.VpcID, AmiID: ami, VolumeID: data.VolumeID, Policy: policy,
+		Replacing: replacing,
 	})
 	if err != nil {
 		return nil, err
@@ -84,22 +121,44 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
 		return nil, err
 	}
-	if _, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
-		InstanceID: host.InstanceID, RegistryURL: registryURL, ParameterPrefix: secrets.Prefix,
-		BucketName: data.BucketName, Ready: host.Ready,
-	}); err != nil {
+	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
+		Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,
+		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName, Ready: host.Ready,
+	})
+	if err != nil {
 		return nil, err
 	}
 
-	return pulumi.Map{
+	for k, v := range map[string]pulumi.Input{
 		"url":          pulumi.String("https://" + cfg.Domain),
 		"registryUrl":  registryURL,
 		"instanceId":   host.InstanceID,
 		"publicIp":     host.PublicIP,
 		"dataVolumeId": data.VolumeID,
 		"backupBucket": data.BucketName,
-		"imageTag":     pulumi.String(cfg.ImageTag),
-	}, nil
+		OutputImageTag: deploy.ImageTag,
+		OutputDeployID: deploy.DeployID,
+		OutputSubnetID: host.SubnetID,
+		OutputAZ:       data.AvailabilityZone,
+		OutputAmiID:    host.AmiID,
+		// The provider reports "" for a volume created empty.
+		OutputDataSnapshotID: data.SnapshotID,
+	} {
+		outputs[k] = v
+	}
+	return outputs, nil
+}
+
+// checkBoundary makes sure the permissions boundary is a policy of the
+// account the stack deploys to: IAM refuses one from another account, but
+// only after half the stack exists.
+func checkBoundary(cfg Config, partition, account string) error {
+	want := "arn:" + partition + ":iam::" + account + ":policy/"
+	if !strings.HasPrefix(cfg.PermissionsBoundary, want) {
+		return fmt.Errorf("config %s:permissionsBoundary %q is not a policy of account %s (want %s<name>, e.g. %sblogstack-boundary)",
+			cfg.Project, cfg.PermissionsBoundary, account, want, want)
+	}
+	return nil
 }
 
 // network is where the host and its volume go.
@@ -107,33 +166,75 @@ type network struct {
 	VpcID, SubnetID, AvailabilityZone string
 }
 
-// lookupNetwork finds the configured subnet, or else a default subnet of the
-// default VPC (the first by id, so the choice is stable between runs).
-func lookupNetwork(ctx *pulumi.Context, cfg Config) (network, error) {
+// chooseNetwork picks the host's subnet: the configured one, else the one
+// the stack already uses (its last output), else, on first creation only, a
+// default subnet of the default VPC. Choosing again on every run would move
+// the host (and, across AZs, its volume) whenever the account's subnets
+// change. The data volume cannot follow the host into another availability
+// zone, so such a move is refused unless the volume is restored from a
+// snapshot (blogstack:dataSnapshotId).
+func chooseNetwork(ctx *pulumi.Context, cfg Config, prev Previous) (network, error) {
 	id := cfg.SubnetID
 	if id == "" {
-		isDefault := true
-		vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Default: &isDefault})
-		if err != nil {
-			return network{}, fmt.Errorf("no subnetId configured and no default VPC found: %w", err)
-		}
-		subnets, err := ec2.GetSubnets(ctx, &ec2.GetSubnetsArgs{Filters: []ec2.GetSubnetsFilter{
-			{Name: "vpc-id", Values: []string{vpc.Id}},
-			{Name: "default-for-az", Values: []string{"true"}},
-		}})
-		if err != nil {
+		id = prev.SubnetID
+	}
+	if id == "" {
+		var err error
+		if id, err = defaultSubnet(ctx, cfg); err != nil {
 			return network{}, err
 		}
-		if len(subnets.Ids) == 0 {
-			return network{}, fmt.Errorf("the default VPC %s has no default subnets; set %s:subnetId", vpc.Id, cfg.Project)
-		}
-		ids := append([]string{}, subnets.Ids...)
-		sort.Strings(ids)
-		id = ids[0]
 	}
 	subnet, err := ec2.LookupSubnet(ctx, &ec2.LookupSubnetArgs{Id: &id})
 	if err != nil {
+		if cfg.SubnetID == "" && prev.SubnetID != "" {
+			return network{}, fmt.Errorf("the host's subnet %s (this stack's last subnetId output): %w; set %s:subnetId and see %s", id, err, cfg.Project, RunbookReplaceHost)
+		}
 		return network{}, fmt.Errorf("config %s:subnetId %q: %w", cfg.Project, id, err)
 	}
+	if prev.AZ != "" && subnet.AvailabilityZone != prev.AZ && cfg.DataSnapshotID == "" {
+		return network{}, fmt.Errorf("subnet %s is in %s, but the data volume is in %s and an EBS volume cannot move between availability zones: "+
+			"keep a subnet in %s, or move the data with a snapshot (%s:dataSnapshotId), see %s",
+			subnet.Id, subnet.AvailabilityZone, prev.AZ, prev.AZ, cfg.Project, RunbookReplaceHost)
+	}
 	return network{VpcID: subnet.VpcId, SubnetID: subnet.Id, AvailabilityZone: subnet.AvailabilityZone}, nil
+}
+
+// defaultSubnet is the first (by id) default subnet of the default VPC.
+func defaultSubnet(ctx *pulumi.Context, cfg Config) (string, error) {
+	isDefault := true
+	vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Default: &isDefault})
+	if err != nil {
+		return "", fmt.Errorf("no subnetId configured and no default VPC found: %w", err)
+	}
+	subnets, err := ec2.GetSubnets(ctx, &ec2.GetSubnetsArgs{Filters: []ec2.GetSubnetsFilter{
+		{Name: "vpc-id", Values: []string{vpc.Id}},
+		{Name: "default-for-az", Values: []string{"true"}},
+	}})
+	if err != nil {
+		return "", err
+	}
+	if len(subnets.Ids) == 0 {
+		return "", fmt.Errorf("the default VPC %s has no default subnets; set %s:subnetId", vpc.Id, cfg.Project)
+	}
+	ids := append([]string{}, subnets.Ids...)
+	sort.Strings(ids)
+	return ids[0], nil
+}
+
+// chooseAMI picks the host's image: the pinned one (blogstack:amiId), else
+// the running host's (its last output), else, on first creation, the
+// current Amazon Linux 2023 for the instance's architecture. So a new
+// Amazon Linux release never replaces the host; pinning a new AMI does.
+func chooseAMI(ctx *pulumi.Context, cfg Config, prev Previous) (string, error) {
+	if cfg.AmiID != "" {
+		return cfg.AmiID, nil
+	}
+	if prev.AmiID != "" {
+		return prev.AmiID, nil
+	}
+	param, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: AmiParameter(cfg.Arch)})
+	if err != nil {
+		return "", err
+	}
+	return param.Value, nil
 }

@@ -30,10 +30,10 @@ func TestProjectDeclaresEverySettingTheProgramReads(t *testing.T) {
 		t.Errorf("Pulumi.yaml: name %q runtime %q main %q", project.Name, project.Runtime, project.Main)
 	}
 	read := map[string]bool{}
-	for _, stack := range []string{"prod", "pr-12"} {
-		_, err := infra.ParseConfig("blogstack", stack, "organization", func(k string) string {
+	for _, s := range stacks {
+		_, err := infra.ParseConfig("blogstack", s.name, "organization", func(k string) string {
 			read[k] = true
-			return prodConfig()[map[bool]string{true: k, false: "blogstack:" + k}[strings.Contains(k, ":")]]
+			return s.config[map[bool]string{true: k, false: "blogstack:" + k}[strings.Contains(k, ":")]]
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -84,6 +84,14 @@ func TestProdStackFileRuns(t *testing.T) {
 	}
 	if len(ofType(rs, "aws:ssm/association:Association")) != 0 {
 		t.Error("the committed prod config deploys an image; the first up must not")
+	}
+	// The release that runs is state: the deploy workflow passes the tag
+	// and the deploy id, a committed one would be redeployed by every
+	// local `pulumi up`.
+	for _, k := range []string{"blogstack:imageTag", "blogstack:deployId"} {
+		if _, ok := stack.Config[k]; ok {
+			t.Errorf("Pulumi.prod.yaml commits %s", k)
+		}
 	}
 }
 
