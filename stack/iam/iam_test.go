@@ -230,6 +230,8 @@ func coverage(t *testing.T, stack, role string, roleFiles []string, skip map[str
 				switch {
 				case !ok:
 					req.ResourceType = f
+				case strings.Contains(k, ":") && v == "":
+					delete(req.Context, k)
 				case strings.Contains(k, ":"):
 					if k == "aws:TagKeys" {
 						req.Context[k] = strings.Split(v, ",")
@@ -341,6 +343,7 @@ var previewCases = []sim{
 	{"open prod's firewall", false, "ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group/sg-0aaaaaaaaaaaaaaaa"), tagged("prod")},
 	{"retag prod's instance", false, "ec2:CreateTags", arn("ec2", prodInstance), map[string]any{"aws:ResourceTag/blog:stack": "prod", "aws:RequestTag/blog:stack": "pr-12", "aws:TagKeys": []string{"blog:stack"}}},
 	{"retag a pr instance as prod", false, "ec2:CreateTags", arn("ec2", prInstance), map[string]any{"aws:ResourceTag/blog:stack": "pr-12", "aws:RequestTag/blog:stack": "prod", "aws:TagKeys": []string{"blog:stack"}}},
+	{"claim prod's volume", false, "ec2:CreateTags", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), map[string]any{"aws:ResourceTag/blog:stack": "prod", "aws:RequestTag/blog:stack": "pr-12", "aws:TagKeys": []string{"blog:stack"}}},
 	{"launch an instance tagged prod", false, "ec2:RunInstances", arn("ec2", "instance/*"), requestTagged("prod", nil)},
 	{"launch into prod's security group", false, "ec2:RunInstances", arn("ec2", "security-group/sg-0aaaaaaaaaaaaaaaa"), tagged("prod")},
 	{"release prod's address", false, "ec2:ReleaseAddress", arn("ec2", "elastic-ip/eipalloc-0aaaaaaaaaaaaaaaa"), tagged("prod")},

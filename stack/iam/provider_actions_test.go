@@ -9,7 +9,8 @@ package iam_test
 // (without it: the types the action requires, or when it requires none,
 // every type of the action a sample ARN can be made for); key=value pairs with a colon in the key
 // are request context (aws:TagKeys=Name is a tag update that leaves
-// blog:stack alone; ec2:CreateAction=RunInstances is tagging on create),
+// blog:stack alone; ec2:CreateAction=RunInstances is tagging on create; an
+// empty value removes the key, e.g. a resource without tags yet),
 // others replace a sample value of the ARN. A "prod:" or "preview:" prefix
 // limits the entry to that stack's role.
 var providerActions = map[string][]string{
@@ -72,6 +73,14 @@ var providerActions = map[string][]string{
 	"aws:ec2/instance:Instance": {
 		"ec2:RunInstances", "ec2:CreateTags instance ec2:CreateAction=RunInstances",
 		"ec2:CreateTags volume ec2:CreateAction=RunInstances", "iam:PassRole",
+		// rootBlockDevice tags are put on the new root volume after launch.
+		"ec2:CreateTags volume aws:ResourceTag/blog:stack=",
+		// readSecurityGroups looks up the VPC.
+		"ec2:DescribeVpcs",
+		// A replaced security group is swapped on the primary network
+		// interface (prod only: interfaces carry no tags a preview's
+		// permission could be limited by).
+		"prod:ec2:ModifyNetworkInterfaceAttribute", "prod:ec2:ModifyNetworkInterfaceAttribute security-group",
 		"ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceTypes",
 		"ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeVolumes", "ec2:DescribeImages", "ec2:DescribeTags",
 		"ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkInterfaces",
