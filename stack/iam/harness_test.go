@@ -3,6 +3,7 @@ package iam_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,16 +70,24 @@ func permissionFiles() []string {
 // readPolicy reads a policy file with its placeholders filled from values.
 func readPolicy(t *testing.T, name string, values map[string]string) (string, map[string]any) {
 	t.Helper()
-	b, err := os.ReadFile(name)
+	text, doc, err := loadPolicy(name, values)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return text, doc
+}
+
+func loadPolicy(name string, values map[string]string) (string, map[string]any, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", nil, err
 	}
 	text := placeholder.ReplaceAllStringFunc(string(b), func(p string) string { return values[p] })
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		return "", nil, fmt.Errorf("%s: %v", name, err)
 	}
-	return text, doc
+	return text, doc, nil
 }
 
 // hostPolicies are the host role's policies the program writes, as prod and
@@ -132,20 +141,19 @@ type checkOutput struct {
 	Coverage    []decision
 }
 
-// runCheck runs check.mjs once on in. Without node or the npm packages it
-// skips, unless CI is set: then it fails.
-func runCheck(t *testing.T, in checkInput) checkOutput {
-	t.Helper()
+// runNode runs check.mjs on in. It returns why it could not run (no node,
+// no npm packages) instead of an answer, or the error it failed with.
+func runNode(in checkInput) (out checkOutput, missing string, err error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		unavailable(t, "node is not installed")
+		return out, "node is not installed", nil
 	}
 	if _, err := os.Stat(filepath.Join("..", "..", "node_modules", "@cloud-copilot", "iam-simulate")); err != nil {
-		unavailable(t, "the npm packages are not installed (run npm ci at the repository root)")
+		return out, "the npm packages are not installed (run npm ci at the repository root)", nil
 	}
 	body, err := json.Marshal(in)
 	if err != nil {
-		t.Fatal(err)
+		return out, "", err
 	}
 	cmd := exec.Command(node, "check.mjs")
 	cmd.Stdin = bytes.NewReader(body)
@@ -153,15 +161,15 @@ func runCheck(t *testing.T, in checkInput) checkOutput {
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("check.mjs: %v\n%s", err, stderr.String())
+		return out, "", fmt.Errorf("check.mjs: %v\n%s", err, stderr.String())
 	}
-	var out checkOutput
 	if err := json.Unmarshal(stdout, &out); err != nil {
-		t.Fatalf("check.mjs answered %q: %v", stdout, err)
+		return out, "", fmt.Errorf("check.mjs answered %q: %v", stdout, err)
 	}
-	return out
+	return out, "", nil
 }
 
+// unavailable skips a test that needs node, unless CI is set: then it fails.
 func unavailable(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
@@ -259,8 +267,7 @@ func or(v, def string) string {
 
 // declaredTypes runs infra.Program for a stack under mocks and returns the
 // resource types and invoke tokens it uses.
-func declaredTypes(t *testing.T, stack string) []string {
-	t.Helper()
+func declaredTypes(stack string) ([]string, error) {
 	m := &mocks{types: map[string]bool{}}
 	config := map[string]string{
 		"aws:region":                    region,
@@ -278,12 +285,12 @@ func declaredTypes(t *testing.T, stack string) []string {
 		info.Config = config
 	})
 	if err != nil {
-		t.Fatalf("program failed for %s: %v", stack, err)
+		return nil, fmt.Errorf("program failed for %s: %v", stack, err)
 	}
 	var types []string
 	for typ := range m.types {
 		types = append(types, typ)
 	}
 	sort.Strings(types)
-	return types
+	return types, nil
 }

@@ -65,11 +65,14 @@ func TestTrustPoliciesNameOneSubject(t *testing.T) {
 
 // policies returns every policy the simulations may name: the files, and
 // the host role's policy as the program writes it for prod and pr-12.
-func policies(t *testing.T) map[string]any {
-	t.Helper()
+func policies() (map[string]any, error) {
 	out := map[string]any{}
 	for _, name := range permissionFiles() {
-		_, out[name] = readPolicy(t, name, placeholders)
+		_, doc, err := loadPolicy(name, placeholders)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = doc
 	}
 	for name, doc := range hostPolicies() {
 		out[name] = doc
@@ -79,66 +82,116 @@ func policies(t *testing.T) map[string]any {
 	out["anything"] = map[string]any{"Version": "2012-10-17", "Statement": []any{
 		map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"},
 	}}
-	return out
+	out["bad"] = badPolicy
+	return out, nil
+}
+
+var (
+	checkOnce sync.Once
+	checked   checkOutput
+	missing   string
+	checkErr  error
+)
+
+// check asks check.mjs, once for the whole file, everything the tests below
+// want to know: the audit, the provider calls and the simulations.
+func check(t *testing.T) checkOutput {
+	t.Helper()
+	checkOnce.Do(func() {
+		var in checkInput
+		if in, checkErr = checkRequests(); checkErr == nil {
+			checked, missing, checkErr = runNode(in)
+		}
+	})
+	if checkErr != nil {
+		t.Fatal(checkErr)
+	}
+	if missing != "" {
+		unavailable(t, missing)
+	}
+	return checked
+}
+
+func checkRequests() (checkInput, error) {
+	all, err := policies()
+	if err != nil {
+		return checkInput{}, err
+	}
+	types, err := programTypes()
+	if err != nil {
+		return checkInput{}, err
+	}
+	in := checkInput{Account: account, Policies: all, Audit: append(permissionFiles(), "host-prod", "host-pr-12", "bad")}
+	in.Coverage = append(coverage(types, "prod", "deploy", deployPolicies, nil), coverage(types, "pr-12", "preview", previewPolicies, previewLacks)...)
+	in.Simulations = simulations()
+	return in, nil
 }
 
 func TestEveryStatementFitsTheServiceAuthorizationReference(t *testing.T) {
-	all := policies(t)
-	names := append(permissionFiles(), "host-prod", "host-pr-12")
-	out := runCheck(t, checkInput{Account: account, Policies: all, Audit: names})
-	for _, f := range out.Audit {
-		t.Errorf("%s: statement %s: %s: %s", f.Policy, f.Sid, f.Action, f.Problem)
+	for _, f := range check(t).Audit {
+		if f.Policy != "bad" {
+			t.Errorf("%s: statement %s: %s: %s", f.Policy, f.Sid, f.Action, f.Problem)
+		}
 	}
 }
 
 // TestAuditCatchesKnownMistakes proves the audit above can fail: each of
 // these statements is a mistake the Service Authorization Reference shows.
 func TestAuditCatchesKnownMistakes(t *testing.T) {
-	bad := map[string]any{"Version": "2012-10-17", "Statement": []any{
-		// dlm:CreateLifecyclePolicy supports no resource type (issue 8).
-		map[string]any{"Sid": "Dlm", "Effect": "Allow", "Action": []string{"dlm:CreateLifecyclePolicy"}, "Resource": "arn:aws:dlm:eu-west-1:123456789012:policy/*"},
-		// ec2:DescribeSnapshots supports no resource type.
-		map[string]any{"Sid": "Describe", "Effect": "Allow", "Action": "ec2:DescribeSnapshots", "Resource": "arn:aws:ec2:eu-west-1::snapshot/*"},
-		// A volume ARN for an action on instances.
-		map[string]any{"Sid": "WrongType", "Effect": "Allow", "Action": "ec2:TerminateInstances", "Resource": "arn:aws:ec2:eu-west-1:123456789012:volume/*"},
-		// route53:GetChange knows no tags.
-		map[string]any{"Sid": "Key", "Effect": "Allow", "Action": "route53:GetChange", "Resource": "arn:aws:route53:::change/*",
-			"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/blog:stack": "prod"}}},
-		// No such action.
-		map[string]any{"Sid": "Typo", "Effect": "Allow", "Action": "s3:GetObjects", "Resource": "*"},
-	}}
-	out := runCheck(t, checkInput{Account: account, Policies: map[string]any{"bad": bad}, Audit: []string{"bad"}})
 	found := map[string]bool{}
-	for _, f := range out.Audit {
-		found[f.Sid] = true
+	for _, f := range check(t).Audit {
+		if f.Policy == "bad" {
+			found[f.Sid] = true
+		}
 	}
 	for _, sid := range []string{"Dlm", "Describe", "WrongType", "Key", "Typo"} {
 		if !found[sid] {
-			t.Errorf("the audit did not flag statement %s; it found %+v", sid, out.Audit)
+			t.Errorf("the audit did not flag statement %s", sid)
 		}
 	}
 }
 
+// badPolicy holds one mistake per statement that the audit must flag.
+var badPolicy = map[string]any{"Version": "2012-10-17", "Statement": []any{
+	// dlm:CreateLifecyclePolicy supports no resource type (issue 8).
+	map[string]any{"Sid": "Dlm", "Effect": "Allow", "Action": []string{"dlm:CreateLifecyclePolicy"}, "Resource": "arn:aws:dlm:eu-west-1:123456789012:policy/*"},
+	// ec2:DescribeSnapshots supports no resource type.
+	map[string]any{"Sid": "Describe", "Effect": "Allow", "Action": "ec2:DescribeSnapshots", "Resource": "arn:aws:ec2:eu-west-1::snapshot/*"},
+	// A volume ARN for an action on instances.
+	map[string]any{"Sid": "WrongType", "Effect": "Allow", "Action": "ec2:TerminateInstances", "Resource": "arn:aws:ec2:eu-west-1:123456789012:volume/*"},
+	// route53:GetChange knows no tags.
+	map[string]any{"Sid": "Key", "Effect": "Allow", "Action": "route53:GetChange", "Resource": "arn:aws:route53:::change/*",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/blog:stack": "prod"}}},
+	// No such action.
+	map[string]any{"Sid": "Typo", "Effect": "Allow", "Action": "s3:GetObjects", "Resource": "*"},
+}}
+
 var (
 	typesOnce sync.Once
 	types     map[string][]string
+	typesErr  error
 )
 
 // programTypes are the resource types and functions infra.Program uses for
 // prod and for pr-12.
-func programTypes(t *testing.T) map[string][]string {
-	t.Helper()
+func programTypes() (map[string][]string, error) {
 	typesOnce.Do(func() {
-		types = map[string][]string{"prod": declaredTypes(t, "prod"), "pr-12": declaredTypes(t, "pr-12")}
+		types = map[string][]string{}
+		for _, stack := range []string{"prod", "pr-12"} {
+			if types[stack], typesErr = declaredTypes(stack); typesErr != nil {
+				return
+			}
+		}
 	})
-	if types == nil {
-		t.FailNow()
-	}
-	return types
+	return types, typesErr
 }
 
 func TestEveryResourceTypeOfTheProgramIsTabled(t *testing.T) {
-	for stack, list := range programTypes(t) {
+	types, err := programTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stack, list := range types {
 		for _, typ := range list {
 			if strings.HasPrefix(typ, "blogstack:") {
 				continue // the program's own components: no API calls
@@ -200,11 +253,10 @@ var previewLacks = map[string]bool{
 
 // coverage builds one request per tabled action of every type a stack
 // declares, for the role that manages that stack.
-func coverage(t *testing.T, stack, role string, roleFiles []string, skip map[string]bool) []request {
-	t.Helper()
+func coverage(types map[string][]string, stack, role string, roleFiles []string, skip map[string]bool) []request {
 	samples, context := stackValues(stack)
 	var reqs []request
-	typeList := programTypes(t)[stack]
+	typeList := append([]string{}, types[stack]...)
 	if stack == "prod" {
 		// Types the stack helper adds; listed so they are checked before
 		// the program declares them.
@@ -265,12 +317,9 @@ func copyAny(m map[string]any) map[string]any {
 }
 
 func TestRolesCanDoWhatTheProviderDoesForTheirStack(t *testing.T) {
-	in := checkInput{Account: account, Policies: policies(t)}
-	in.Coverage = append(in.Coverage, coverage(t, "prod", "deploy", deployPolicies, nil)...)
-	in.Coverage = append(in.Coverage, coverage(t, "pr-12", "preview", previewPolicies, previewLacks)...)
-	out := runCheck(t, in)
-	if len(out.Coverage) < len(in.Coverage) {
-		t.Fatalf("check.mjs answered %d of %d requests", len(out.Coverage), len(in.Coverage))
+	out := check(t)
+	if len(out.Coverage) == 0 {
+		t.Fatal("check.mjs answered no provider call")
 	}
 	for _, d := range out.Coverage {
 		if d.Result != "Allowed" {
@@ -441,11 +490,12 @@ var hostCases = []struct {
 	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything"},
 }
 
-func TestRolesAreLimitedToTheirStack(t *testing.T) {
-	in := checkInput{Account: account, Policies: policies(t)}
+// simulations are the requests of previewCases, deployCases and hostCases.
+func simulations() []request {
+	var reqs []request
 	add := func(role string, files []string, cases []sim) {
 		for _, c := range cases {
-			in.Simulations = append(in.Simulations, request{
+			reqs = append(reqs, request{
 				Name: role + ": " + c.name, Policies: files, Action: c.action, Resource: c.resource, Context: orEmpty(c.context),
 				Principal: "arn:aws:sts::" + account + ":assumed-role/blogstack-" + role + "/run",
 			})
@@ -458,12 +508,16 @@ func TestRolesAreLimitedToTheirStack(t *testing.T) {
 		for k, v := range c.context {
 			ctx[k] = v
 		}
-		in.Simulations = append(in.Simulations, request{
+		reqs = append(reqs, request{
 			Name: "host: " + c.name, Policies: []string{c.policy}, Boundary: []string{boundaryPolicy},
 			Action: c.action, Resource: c.resource, Context: ctx,
 			Principal: "arn:aws:sts::" + account + ":assumed-role/blog-" + c.stack + "-host-role-1/i-0123456789abcdef0",
 		})
 	}
+	return reqs
+}
+
+func TestRolesAreLimitedToTheirStack(t *testing.T) {
 	want := map[string]bool{}
 	for _, c := range previewCases {
 		want["preview: "+c.name] = c.allow
@@ -474,9 +528,9 @@ func TestRolesAreLimitedToTheirStack(t *testing.T) {
 	for _, c := range hostCases {
 		want["host: "+c.name] = c.allow
 	}
-	out := runCheck(t, in)
-	if len(out.Simulations) != len(in.Simulations) {
-		t.Fatalf("check.mjs answered %d of %d simulations", len(out.Simulations), len(in.Simulations))
+	out := check(t)
+	if len(out.Simulations) != len(want) {
+		t.Fatalf("check.mjs answered %d of %d simulations", len(out.Simulations), len(want))
 	}
 	var wrong []string
 	for _, d := range out.Simulations {
