@@ -8,8 +8,10 @@
 //   audit:       [name]                      policies to audit statement by statement
 //   simulations: [{name, policies, boundary, action, resource, context}]
 //   coverage:    [{name, policies, action, resourceType, samples, context}]
-//                resourceType "" means every resource type the action requires
-//                ("*" when it supports none); samples fill the ARN formats.
+//                one provider call, simulated on a sample ARN (samples fill the
+//                reference's ARN formats) of the resource type named, else of
+//                every type the action requires, else of every optional type
+//                a sample can be made for, else on "*".
 // Output: {audit: [{policy, sid, action, problem}], simulations: [{name, result, detail}],
 //          coverage: [{name, resource, result, detail}]}
 import {
@@ -74,9 +76,33 @@ function arnPattern(format) {
   return new RegExp('^' + src + '$')
 }
 
-// A policy's resource pattern stands for the ARNs it can match; one sample
-// (each wildcard and policy variable as "x") is tried against the formats.
-const sampleOf = (resource) => resource.replace(/\$\{[^}]+\}/g, 'x').replace(/[*?]/g, 'x')
+// matchesFormat says whether a policy's resource pattern can match some ARN
+// of a resource type. IAM's * spans anything, slashes included, so it tries
+// the pattern with each wildcard as "x" and as "x/x" against the format, and
+// a sample ARN of the format against the pattern; policy variables count as
+// wildcards.
+function matchesFormat(resource, format) {
+  const pattern = resource.replace(/\$\{[^}]+\}/g, '*')
+  const parts = pattern.split(/[*?]/)
+  const formatRe = arnPattern(format)
+  // Every choice of "x" or "x/x" per wildcard (patterns have a few).
+  const choices = parts.length <= 7 ? 2 ** (parts.length - 1) : 1
+  for (let mask = 0; mask < choices; mask++) {
+    let sample = parts[0]
+    for (let i = 1; i < parts.length; i++) sample += ((mask >> (i - 1)) & 1 ? 'x/x' : 'x') + parts[i]
+    if (formatRe.test(sample)) return true
+  }
+  const patternRe = new RegExp(
+    '^' + pattern.split(/([*?])/).map((p) => (p === '*' ? '.*' : p === '?' ? '.' : p.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$',
+  )
+  const [, , , region, account] = pattern.split(':')
+  const formatSample = format
+    .replace('${Partition}', 'aws')
+    .replace('${Region}', region ?? 'x')
+    .replace('${Account}', account ?? 'x')
+    .replace(/\$\{[^}]+\}/g, 'x')
+  return patternRe.test(formatSample)
+}
 
 async function expandActions(patterns) {
   const actions = []
@@ -124,8 +150,8 @@ async function audit(policyName, doc) {
         continue
       } else {
         for (const rt of details.resourceTypes) {
-          const re = arnPattern(await resourceTypeFormat(service, rt.name))
-          const hits = resources.filter((r) => re.test(sampleOf(r)))
+          const format = await resourceTypeFormat(service, rt.name)
+          const hits = resources.filter((r) => matchesFormat(r, format))
           if (hits.length) {
             matched.push(rt)
             hits.forEach((r) => usedResources.add(r))
