@@ -86,6 +86,10 @@ func policies() (map[string]any, error) {
 	return out, nil
 }
 
+// functionToken matches the token of a function (an invoke), e.g.
+// aws:ec2/getVpc:getVpc, as opposed to a resource type.
+var functionToken = regexp.MustCompile(`:get[A-Z][A-Za-z]*$`)
+
 var (
 	checkOnce sync.Once
 	checked   checkOutput
@@ -123,6 +127,15 @@ func checkRequests() (checkInput, error) {
 	}
 	in := checkInput{Account: account, Policies: all, Audit: append(permissionFiles(), "host-prod", "host-pr-12", "bad")}
 	in.Coverage = append(coverage(types, "prod", "deploy", deployPolicies, nil), coverage(types, "pr-12", "preview", previewPolicies, previewLacks)...)
+	// A pull request's pulumi preview of prod runs prod's function calls
+	// with the preview role.
+	var prodCalls []string
+	for _, typ := range types["prod"] {
+		if functionToken.MatchString(typ) {
+			prodCalls = append(prodCalls, typ)
+		}
+	}
+	in.Coverage = append(in.Coverage, coverage(map[string][]string{"prod": prodCalls}, "prod", "preview", previewPolicies, nil)...)
 	in.Simulations = simulations()
 	return in, nil
 }
@@ -257,7 +270,7 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 	samples, context := stackValues(stack)
 	var reqs []request
 	typeList := append([]string{}, types[stack]...)
-	if stack == "prod" {
+	if stack == "prod" && role == "deploy" {
 		// Types the stack helper adds; listed so they are checked before
 		// the program declares them.
 		typeList = append(typeList, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2")
@@ -274,7 +287,7 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 				entry = rest
 			}
 			fields := strings.Fields(entry)
-			req := request{Name: typ + " " + entry, Policies: roleFiles, Action: fields[0],
+			req := request{Name: role + " on " + stack + ": " + typ + " " + entry, Policies: roleFiles, Action: fields[0],
 				Samples: copyMap(samples), Context: copyAny(context),
 				Principal: "arn:aws:sts::" + account + ":assumed-role/blogstack-" + role + "/run"}
 			for _, f := range fields[1:] {

@@ -155,5 +155,7 @@ var providerActions = map[string][]string{
 		"ssm:PutParameter", "ssm:AddTagsToResource parameter", "ssm:GetParameter", "ssm:DescribeParameters",
 		"ssm:ListTagsForResource parameter", "ssm:RemoveTagsFromResource parameter", "ssm:DeleteParameter",
 	},
-	"aws:route53/record:Record": {"route53:ChangeResourceRecordSets", "route53:GetChange", "route53:ListResourceRecordSets"},
+	"aws:route53/record:Record": {
+		"route53:GetHostedZone", "route53:ChangeResourceRecordSets", "route53:GetChange", "route53:ListResourceRecordSets",
+	},
 }
