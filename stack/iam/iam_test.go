@@ -484,10 +484,12 @@ var deployCases = []sim{
 }
 
 // hostCases: the boundary holds whatever a host role's inline policy says.
-var hostCases = []struct {
+type hostCase struct {
 	sim
 	stack, policy string
-}{
+}
+
+var hostCases = []hostCase{
 	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod"},
 	{sim{"prod's host writes a backup", true, "s3:PutObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "host-prod"},
 	{sim{"prod's host pulls a release", true, "ecr:BatchGetImage", arn("ecr", "repository/blog"), nil}, "prod", "host-prod"},
@@ -516,7 +518,7 @@ func simulations() []request {
 	}
 	add("preview", previewPolicies, previewCases)
 	add("deploy", deployPolicies, deployCases)
-	for _, c := range hostCases {
+	for _, c := range allHostCases() {
 		ctx := map[string]any{"aws:PrincipalTag/blog:stack": c.stack}
 		for k, v := range c.context {
 			ctx[k] = v
@@ -530,6 +532,40 @@ func simulations() []request {
 	return reqs
 }
 
+// allHostCases are hostCases and, so that the boundary never breaks a real
+// host, every grant of the host policy the program writes (each action on
+// each resource, wildcards as "x", string conditions met), which the
+// boundary must let through for the host's own stack.
+func allHostCases() []hostCase {
+	cases := append([]hostCase{}, hostCases...)
+	policies := hostPolicies()
+	for _, stack := range []string{"prod", "pr-12"} {
+		name := "host-" + stack
+		for _, st := range policies[name].Statement {
+			context := map[string]any{}
+			for _, keys := range st.Condition {
+				for k, v := range keys {
+					if values, ok := v.([]string); ok && len(values) > 0 {
+						v = values[0]
+					}
+					if s, ok := v.(string); ok {
+						context[k] = strings.ReplaceAll(s, "*", "x")
+					}
+				}
+			}
+			for _, action := range st.Action {
+				for _, r := range st.Resource {
+					if r != "*" {
+						r = strings.ReplaceAll(r, "*", "x")
+					}
+					cases = append(cases, hostCase{sim{fmt.Sprintf("%s may %s on %s", name, action, r), true, action, r, context}, stack, name})
+				}
+			}
+		}
+	}
+	return cases
+}
+
 func TestRolesAreLimitedToTheirStack(t *testing.T) {
 	want := map[string]bool{}
 	for _, c := range previewCases {
@@ -538,7 +574,7 @@ func TestRolesAreLimitedToTheirStack(t *testing.T) {
 	for _, c := range deployCases {
 		want["deploy: "+c.name] = c.allow
 	}
-	for _, c := range hostCases {
+	for _, c := range allHostCases() {
 		want["host: "+c.name] = c.allow
 	}
 	out := check(t)
