@@ -1,9 +1,7 @@
 package infra_test
 
 import (
-	"encoding/json"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -92,81 +90,6 @@ func TestProdStackFileRuns(t *testing.T) {
 		if _, ok := stack.Config[k]; ok {
 			t.Errorf("Pulumi.prod.yaml commits %s", k)
 		}
-	}
-}
-
-// TestPipelinePolicyCoversTheProgram checks the pipeline role's policy: no
-// wildcard actions, and every AWS service the program manages is granted.
-func TestPipelinePolicyCoversTheProgram(t *testing.T) {
-	b, err := os.ReadFile("../iam/pipeline-policy.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p infra.PolicyDocument
-	if err := json.Unmarshal(b, &p); err != nil {
-		t.Fatal(err)
-	}
-	granted := map[string]bool{}
-	for _, s := range p.Statement {
-		if s.Effect != "Allow" {
-			t.Errorf("unexpected %s statement", s.Effect)
-		}
-		for _, a := range s.Action {
-			if strings.Contains(a, "*") {
-				t.Errorf("%s: wildcard action %q", s.Sid, a)
-			}
-			granted[a] = true
-		}
-	}
-	// The resource types the program declares, mapped to what creating
-	// them needs.
-	needs := map[string][]string{
-		"aws:ecr/repository:Repository":                     {"ecr:CreateRepository", "ecr:PutImage"},
-		"aws:ecr/lifecyclePolicy:LifecyclePolicy":           {"ecr:PutLifecyclePolicy"},
-		"aws:ec2/instance:Instance":                         {"ec2:RunInstances", "ec2:ModifyInstanceMetadataOptions"},
-		"aws:ec2/securityGroup:SecurityGroup":               {"ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress"},
-		"aws:ebs/volume:Volume":                             {"ec2:CreateVolume"},
-		"aws:ec2/volumeAttachment:VolumeAttachment":         {"ec2:AttachVolume"},
-		"aws:ec2/eip:Eip":                                   {"ec2:AllocateAddress"},
-		"aws:ec2/eipAssociation:EipAssociation":             {"ec2:AssociateAddress"},
-		"aws:iam/role:Role":                                 {"iam:CreateRole", "iam:PassRole"},
-		"aws:iam/rolePolicy:RolePolicy":                     {"iam:PutRolePolicy"},
-		"aws:iam/instanceProfile:InstanceProfile":           {"iam:CreateInstanceProfile"},
-		"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"iam:AttachRolePolicy"},
-		"aws:ssm/parameter:Parameter":                       {"ssm:PutParameter"},
-		"aws:ssm/document:Document":                         {"ssm:CreateDocument"},
-		"aws:ssm/association:Association":                   {"ssm:CreateAssociation"},
-		"aws:s3/bucketV2:BucketV2":                          {"s3:CreateBucket"},
-		"aws:dlm/lifecyclePolicy:LifecyclePolicy":           {"dlm:CreateLifecyclePolicy"},
-		"aws:route53/record:Record":                         {"route53:ChangeResourceRecordSets"},
-	}
-	seen := map[string]bool{}
-	for _, s := range stacks {
-		for _, r := range mustRun(t, s.name, s.config) {
-			if !strings.HasPrefix(r.Type, "aws:") || seen[r.Type] {
-				continue
-			}
-			seen[r.Type] = true
-			if strings.HasPrefix(r.Type, "aws:s3/") && r.Type != "aws:s3/bucketV2:BucketV2" {
-				continue // bucket settings: covered by the BackupBuckets statement
-			}
-			actions, ok := needs[r.Type]
-			if !ok {
-				t.Errorf("the program declares %s; add what it needs to the pipeline policy and this test", r.Type)
-			}
-			for _, a := range actions {
-				if !granted[a] {
-					t.Errorf("%s needs %s", r.Type, a)
-				}
-			}
-		}
-	}
-	// Too big for a managed policy (6,144); it is attached inline (10,240).
-	if n := len(p.JSON()); n > 10240 {
-		t.Errorf("policy is %d characters, over IAM's inline role policy limit", n)
-	}
-	if !slices.Contains(p.Statement[0].Resource, "arn:aws:s3:::STATE_BUCKET") {
-		t.Error("the state backend is not granted")
 	}
 }
 

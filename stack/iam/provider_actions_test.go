@@ -1,0 +1,161 @@
+package iam_test
+
+// providerActions maps each resource type (and function) the program may
+// use to the IAM actions pulumi-aws (v6, on terraform-provider-aws) calls to
+// create, read, update and delete it.
+//
+// An entry is "action [resource-type] [key=value ...]": the resource type
+// names the one the provider's call carries when it is one of several
+// (without it: the types the action requires, or when it requires none,
+// every type of the action a sample ARN can be made for); key=value pairs with a colon in the key
+// are request context (aws:TagKeys=Name is a tag update that leaves
+// blog:stack alone; ec2:CreateAction=RunInstances is tagging on create; an
+// empty value removes the key, e.g. a resource without tags yet),
+// others replace a sample value of the ARN. A "prod:" or "preview:" prefix
+// limits the entry to that stack's role.
+var providerActions = map[string][]string{
+	// Nothing to authorize: the engine, components, providers, generators.
+	"pulumi:pulumi:Stack":                           nil,
+	"pulumi:providers:aws":                          nil,
+	"pulumi:providers:random":                       nil,
+	"random:index/randomPassword:RandomPassword":    nil,
+	"aws:index/getCallerIdentity:getCallerIdentity": nil, // sts:GetCallerIdentity needs no permission
+	"aws:index/getPartition:getPartition":           nil,
+	// A StackReference reads prod's state file: TestPreviewRoleBoundaries
+	// checks that read.
+	"pulumi:pulumi:StackReference": nil,
+
+	"aws:ec2/getVpc:getVpc":         {"ec2:DescribeVpcs"},
+	"aws:ec2/getSubnets:getSubnets": {"ec2:DescribeSubnets"},
+	"aws:ec2/getSubnet:getSubnet":   {"ec2:DescribeSubnets"},
+	"aws:ssm/getParameter:getParameter": {
+		"ssm:GetParameter ParameterNameWithoutLeadingSlash=aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+	},
+	"aws:route53/getZone:getZone": {"route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResource hostedzone"},
+
+	"aws:ecr/repository:Repository": {
+		"ecr:CreateRepository", "ecr:TagResource", "ecr:DescribeRepositories", "ecr:ListTagsForResource",
+		"ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:UntagResource", "ecr:DeleteRepository",
+	},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy": {"ecr:PutLifecyclePolicy", "ecr:GetLifecyclePolicy", "ecr:DeleteLifecyclePolicy"},
+
+	"aws:ec2/securityGroup:SecurityGroup": {
+		"ec2:CreateSecurityGroup", "ec2:CreateSecurityGroup vpc", "ec2:CreateTags security-group ec2:CreateAction=CreateSecurityGroup",
+		"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
+		"ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+		"ec2:CreateTags security-group aws:TagKeys=Name", "ec2:DeleteTags security-group aws:TagKeys=Name",
+		"ec2:DescribeNetworkInterfaces", "ec2:DeleteSecurityGroup",
+	},
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+		"ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress security-group-rule",
+		"ec2:CreateTags security-group-rule ec2:CreateAction=AuthorizeSecurityGroupIngress",
+		"ec2:DescribeSecurityGroupRules", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress",
+	},
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+		"ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupEgress security-group-rule",
+		"ec2:CreateTags security-group-rule ec2:CreateAction=AuthorizeSecurityGroupEgress",
+		"ec2:DescribeSecurityGroupRules", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress",
+	},
+
+	"aws:iam/role:Role": {
+		"iam:CreateRole", "iam:TagRole", "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+		"iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+		"iam:UntagRole aws:TagKeys=Name", "iam:ListInstanceProfilesForRole", "iam:RemoveRoleFromInstanceProfile",
+		"iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole",
+	},
+	"aws:iam/rolePolicy:RolePolicy":                     {"iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"iam:AttachRolePolicy", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"},
+	"aws:iam/instanceProfile:InstanceProfile": {
+		"iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
+		"iam:PassRole", "iam:RemoveRoleFromInstanceProfile", "iam:UntagInstanceProfile", "iam:DeleteInstanceProfile",
+	},
+
+	"aws:ec2/instance:Instance": {
+		"ec2:RunInstances", "ec2:CreateTags instance ec2:CreateAction=RunInstances",
+		"ec2:CreateTags volume ec2:CreateAction=RunInstances", "iam:PassRole",
+		// rootBlockDevice tags are put on the new root volume after launch.
+		"ec2:CreateTags volume aws:ResourceTag/blog:stack=",
+		// readSecurityGroups looks up the VPC.
+		"ec2:DescribeVpcs",
+		// A replaced security group is swapped on the primary network
+		// interface (prod only: interfaces carry no tags a preview's
+		// permission could be limited by).
+		"prod:ec2:ModifyNetworkInterfaceAttribute", "prod:ec2:ModifyNetworkInterfaceAttribute security-group",
+		"ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceTypes",
+		"ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeVolumes", "ec2:DescribeImages", "ec2:DescribeTags",
+		"ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkInterfaces",
+		"ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceAttribute security-group", "ec2:ModifyInstanceMetadataOptions",
+		"ec2:MonitorInstances", "ec2:UnmonitorInstances", "ec2:StopInstances", "ec2:StartInstances",
+		"ec2:AssociateIamInstanceProfile", "ec2:ReplaceIamInstanceProfileAssociation", "ec2:DisassociateIamInstanceProfile",
+		"ec2:CreateTags instance aws:TagKeys=Name", "ec2:DeleteTags instance aws:TagKeys=Name",
+		"ec2:ModifyVolume", "ec2:TerminateInstances",
+	},
+	"aws:ec2/volumeAttachment:VolumeAttachment": {
+		"ec2:AttachVolume", "ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:StopInstances",
+		"ec2:DetachVolume", "ec2:DetachVolume instance",
+	},
+	"aws:ec2/eip:Eip": {
+		"ec2:AllocateAddress", "ec2:CreateTags elastic-ip ec2:CreateAction=AllocateAddress", "ec2:DescribeAddresses",
+		"ec2:DescribeAddressesAttribute", "ec2:CreateTags elastic-ip aws:TagKeys=Name",
+		"ec2:DeleteTags elastic-ip aws:TagKeys=Name", "ec2:DisassociateAddress elastic-ip", "ec2:ReleaseAddress elastic-ip",
+	},
+	"aws:ec2/eipAssociation:EipAssociation": {
+		"ec2:AssociateAddress elastic-ip", "ec2:AssociateAddress instance", "ec2:DescribeAddresses",
+		"ec2:DisassociateAddress elastic-ip",
+	},
+	"aws:ebs/volume:Volume": {
+		"ec2:CreateVolume", "ec2:CreateTags volume ec2:CreateAction=CreateVolume", "ec2:DescribeVolumes",
+		"ec2:DescribeVolumeAttribute", "ec2:ModifyVolume", "ec2:DescribeVolumesModifications",
+		"ec2:CreateTags volume aws:TagKeys=Name", "ec2:DeleteTags volume aws:TagKeys=Name", "ec2:DeleteVolume",
+		// The final snapshot before deletion (prod only).
+		"prod:ec2:CreateSnapshot", "prod:ec2:CreateTags snapshot ec2:CreateAction=CreateSnapshot", "prod:ec2:DescribeSnapshots",
+	},
+	"aws:dlm/lifecyclePolicy:LifecyclePolicy": {
+		"dlm:CreateLifecyclePolicy", "iam:PassRole iam:PassedToService=dlm.amazonaws.com", "dlm:GetLifecyclePolicy",
+		"dlm:UpdateLifecyclePolicy", "dlm:TagResource", "dlm:UntagResource", "dlm:DeleteLifecyclePolicy",
+	},
+
+	"aws:s3/bucketV2:BucketV2": {
+		"s3:CreateBucket", "s3:PutBucketTagging", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketTagging",
+		"s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetBucketVersioning",
+		"s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetBucketLogging",
+		"s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+		"s3:GetBucketObjectLockConfiguration", "s3:DeleteBucket",
+		// Object Lock is switched on when prod's bucket is created.
+		"prod:s3:PutBucketObjectLockConfiguration", "prod:s3:PutBucketVersioning",
+		// forceDestroy empties a preview's bucket before deleting it.
+		"preview:s3:ListBucketVersions", "preview:s3:DeleteObjectVersion object", "preview:s3:DeleteObject object",
+	},
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {"s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"},
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {"s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls"},
+	"aws:s3/bucketVersioningV2:BucketVersioningV2":           {"s3:PutBucketVersioning", "s3:GetBucketVersioning"},
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {
+		"s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration",
+	},
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": {"s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"},
+	"aws:s3/bucketPolicy:BucketPolicy":                                     {"s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"},
+	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2": {
+		"s3:PutBucketObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration",
+	},
+
+	"aws:ssm/document:Document": {
+		"ssm:CreateDocument", "ssm:AddTagsToResource document", "ssm:DescribeDocument", "ssm:GetDocument",
+		"ssm:DescribeDocumentPermission", "ssm:ListTagsForResource document", "ssm:ListDocumentVersions",
+		"ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:RemoveTagsFromResource document", "ssm:DeleteDocument",
+	},
+	"aws:ssm/association:Association": {
+		"ssm:CreateAssociation", "ssm:CreateAssociation instance", "ssm:DescribeAssociation association",
+		"ssm:ListTagsForResource association", "ssm:AddTagsToResource association", "ssm:UpdateAssociation",
+		"ssm:UpdateAssociation instance", "ssm:DeleteAssociation association",
+		// What the workflow reads when a deploy fails.
+		"ssm:DescribeAssociationExecutions", "ssm:DescribeAssociationExecutionTargets",
+		"prod:s3:ListBucket", "prod:s3:GetObject object ObjectName=deploy-logs/3f2a9c1/100-1/stdout",
+	},
+	"aws:ssm/parameter:Parameter": {
+		"ssm:PutParameter", "ssm:AddTagsToResource parameter", "ssm:GetParameter", "ssm:DescribeParameters",
+		"ssm:ListTagsForResource parameter", "ssm:RemoveTagsFromResource parameter", "ssm:DeleteParameter",
+	},
+	"aws:route53/record:Record": {
+		"route53:GetHostedZone", "route53:ChangeResourceRecordSets", "route53:GetChange", "route53:ListResourceRecordSets",
+	},
+}
