@@ -26,9 +26,10 @@ type Store interface {
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
 
 	CreateComment(ctx context.Context, c store.Comment) (store.Comment, error)
-	PendingComments(ctx context.Context) ([]store.PendingComment, error)
-	ApproveComment(ctx context.Context, id int64) error
-	DeleteComment(ctx context.Context, id int64) error
+	PendingComments(ctx context.Context, owner int64, limit, offset int) ([]store.PendingComment, int, error)
+	PendingCommentCount(ctx context.Context, owner int64) (int, error)
+	ApproveComment(ctx context.Context, id, owner int64) error
+	DeleteComment(ctx context.Context, id, owner int64) error
 
 	AuthorByEmail(ctx context.Context, email string) (store.Author, error)
 	Authors(ctx context.Context) ([]store.Author, error)
