@@ -143,8 +143,8 @@ func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm
 	}
 	if strings.TrimSpace(f.Body) == "" {
 		f.Errors["body"] = "Write the post."
-	} else if len(f.Body) > 200_000 {
-		f.Errors["body"] = "The post is over 200,000 bytes; split it."
+	} else if err := content.Check(f.Body); err != nil {
+		f.Errors["body"] = err.Error()
 	}
 	for _, t := range strings.Split(f.Tags, ",") {
 		if t = strings.TrimSpace(t); t == "" {
@@ -269,8 +269,14 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 		} else {
 			_, err = s.store.UpdatePost(r.Context(), id, in)
 		}
-		if errors.Is(err, store.ErrConflict) {
+		var tooMuch *content.LimitError
+		switch {
+		case errors.Is(err, store.ErrConflict):
 			form.Errors = views.Errors{"slug": fmt.Sprintf("Another post already uses the slug %q; choose another.", in.Slug)}
+		case errors.As(err, &tooMuch):
+			form.Errors = views.Errors{"body": tooMuch.Error()}
+		}
+		if form.Errors != nil {
 			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
 			return
 		}
@@ -313,22 +319,5 @@ func (s *Server) handleDeletePost() http.Handler {
 			return
 		}
 		http.Redirect(w, r, "/admin?done=deleted", http.StatusSeeOther)
-	})
-}
-
-// handlePreview renders markdown for the editor's live preview.
-func (s *Server) handlePreview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := r.PostFormValue("body")
-		if len(body) > 200_000 {
-			s.fail(w, r, badRequest{"The post is over 200,000 bytes."})
-			return
-		}
-		out, err := content.Render(body)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.write(w, r, http.StatusOK, views.PreviewFragment(out.HTML))
 	})
 }

@@ -205,7 +205,7 @@ func TestPostEditor(t *testing.T) {
 			}
 			// The live preview fragment.
 			resp, body = f.send(c, http.MethodPost, "/admin/preview", url.Values{"body": {"# Title\n\n<script>x</script>"}}, "HX-Request", "true")
-			if resp.StatusCode != 200 || !strings.Contains(body, `<h1 id="title">`) || strings.Contains(body, "<script") || strings.Contains(body, "<html") {
+			if resp.StatusCode != 200 || !strings.Contains(body, `<h1 id="h-title">`) || strings.Contains(body, "<script") || strings.Contains(body, "<html") {
 				t.Errorf("preview fragment: %d %s", resp.StatusCode, body)
 			}
 

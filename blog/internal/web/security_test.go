@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,94 @@ func TestAdminListsPaged(t *testing.T) {
 		}
 		if r, _ := f.send(w, http.MethodGet, "/admin?drafts=x", nil); r.StatusCode != http.StatusBadRequest {
 			t.Errorf("/admin?drafts=x: %d, want 400", r.StatusCode)
+		}
+	})
+}
+
+// TestControlCharactersRefused: a NUL or another control character in any
+// path, query parameter or form field of any route is a 400 naming where it
+// was, on both databases (PostgreSQL cannot store a NUL: it was a 500).
+func TestControlCharactersRefused(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		admin := f.signedIn("ada@example.com")
+		post, err := f.store.PostBySlug(context.Background(), "post-03")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := itoa(post.ID)
+		for _, path := range []string{
+			"/%00", "/posts/a%00b", "/posts/post-03%1b", "/tags/go%00", "/static/style%00.css", "/admin/posts/" + id + "%00/edit",
+			"/admin/posts/" + id + "/delete%00", "/feed.atom%00", "/posts/%C2%85",
+		} {
+			if r, body := f.send(admin, http.MethodGet, path, nil); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "The address contains") {
+				t.Errorf("GET %s: %d, want 400 naming the address", path, r.StatusCode)
+			}
+		}
+		for _, path := range []string{"/?page=1%00", "/search?q=a%00b", "/login?next=/%00", "/admin?drafts=%1b", "/admin/comments?page=%7f", "/search?q%00=x"} {
+			if r, body := f.send(admin, http.MethodGet, path, nil); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "query parameter") {
+				t.Errorf("GET %s: %d, want 400 naming the query parameter", path, r.StatusCode)
+			}
+		}
+		forms := map[string]url.Values{
+			"/posts/post-03/comments":            {"name": {"R"}, "website": {""}, "body": {"b"}, "token": {"t"}, "nickname": {""}},
+			"/login":                             {"email": {"ada@example.com"}, "password": {password}, "next": {"/admin"}},
+			"/admin/posts":                       {"title": {"T"}, "slug": {""}, "body": {"b"}, "tags": {"x"}, "status": {"draft"}, "publish_at": {""}, "intent": {"save"}},
+			"/admin/posts/" + id:                 {"title": {"T"}, "slug": {"post-03"}, "body": {"b"}, "tags": {"x"}, "status": {"draft"}, "publish_at": {""}, "intent": {"save"}},
+			"/admin/posts/" + id + "/delete":     {"confirm": {"yes"}},
+			"/admin/preview":                     {"body": {"b"}},
+			"/admin/authors":                     {"email": {"x@example.com"}, "name": {"X"}, "role": {"author"}, "password": {password}},
+			"/admin/comments/" + id + "/approve": {"x": {"y"}},
+			"/logout":                            {"x": {"y"}},
+		}
+		for path, form := range forms {
+			for field := range form {
+				for _, bad := range []string{"a\x00b", "a\x1b[31mb", "\x7f", "a\u0085b", "\xff"} {
+					sent := url.Values{}
+					for k, v := range form {
+						sent[k] = v
+					}
+					sent.Set(field, bad)
+					r, body := f.send(admin, http.MethodPost, path, sent)
+					if r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "“"+field+"”") {
+						t.Errorf("POST %s with %q in %s: %d, want 400 naming the field", path, bad, field, r.StatusCode)
+					}
+				}
+			}
+		}
+		// Tabs and line breaks are text in a form (a post's body has them).
+		if r := f.postWith(admin, "/admin/preview", url.Values{"body": {"a\tb\r\nc"}}); r.StatusCode != http.StatusOK {
+			t.Errorf("a body with a tab and CRLF: %d", r.StatusCode)
+		}
+		if _, err := f.store.PostBySlug(context.Background(), "post-03"); err != nil {
+			t.Errorf("post-03 after the refused requests: %v", err)
+		}
+	})
+}
+
+// TestPostBodyBounded: a 180 KB post shaped to make the renderer slow or
+// its output huge is refused with 422, the author's input kept; the live
+// preview says why instead of rendering it.
+func TestPostBodyBounded(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		admin := f.signedIn("ada@example.com")
+		for name, body := range map[string]string{
+			"nested quotes":      strings.Repeat(">", 180_000),
+			"repeated reference": "[a]: https://example.com/" + strings.Repeat("x", 1000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 400)+"\n\n", 100),
+		} {
+			r, page := f.send(admin, http.MethodPost, "/admin/posts", url.Values{"title": {"Big"}, "body": {body}, "status": {"draft"}})
+			doc := parse(t, page)
+			if r.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=body-error]").Length() != 1 || doc.Find("#body").Text() != body {
+				t.Errorf("%s: %d, want 422 with the body's error and the body kept", name, r.StatusCode)
+			}
+			r, frag := f.send(admin, http.MethodPost, "/admin/preview", url.Values{"body": {body}}, "HX-Request", "true")
+			if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(frag, `data-testid="preview-error"`) {
+				t.Errorf("%s preview: %d %.200s", name, r.StatusCode, frag)
+			}
+		}
+		if _, err := f.store.PostBySlug(context.Background(), "big"); err == nil {
+			t.Error("a refused post was saved")
 		}
 	})
 }

@@ -55,6 +55,7 @@ type Server struct {
 
 	loginLimit   *limiter // sign-in attempts per client IP
 	commentLimit *limiter // comments per client IP
+	previews     *previewGate
 }
 
 // NewServer builds the blog's HTTP handler.
@@ -63,6 +64,7 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *S
 		cfg: cfg, store: st, log: log, assets: assets,
 		loginLimit:   newLimiter(10, 10*time.Minute),
 		commentLimit: newLimiter(5, 10*time.Minute),
+		previews:     newPreviewGate(),
 	}
 	s.handler = s.routes()
 	return s
