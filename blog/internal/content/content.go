@@ -3,7 +3,6 @@
 package content
 
 import (
-	"bytes"
 	"fmt"
 	"html"
 	"regexp"
@@ -59,7 +58,9 @@ var (
 		p := bluemonday.UGCPolicy()
 		p.RequireNoFollowOnLinks(false)
 		p.AllowAttrs("class").Matching(regexp.MustCompile(`^[a-zA-Z0-9 _-]+$`)).Globally()
-		p.AllowAttrs("id").Matching(regexp.MustCompile(`^[a-zA-Z0-9:_-]+$`)).Globally()
+		// Only the ids the renderer makes (prefixed headings, footnotes),
+		// so that a post cannot reuse an id of the page around it.
+		p.AllowAttrs("id").Matching(regexp.MustCompile(`^(?:` + headingIDPrefix + `|fn:|fnref:)[a-zA-Z0-9:_-]+$`)).Globally()
 		p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 		p.AllowAttrs("checked", "disabled").OnElements("input")
 		p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-[a-z]+$`)).Globally()
@@ -80,13 +81,31 @@ var (
 	paragraph = regexp.MustCompile(`(?s)<p>(.*?)</p>`)
 )
 
-// Render converts markdown into a post's stored forms.
+// Render converts markdown into a post's stored forms. Markdown beyond the
+// limits in limits.go is a *LimitError, checked before the costly work.
 func Render(markdown string) (Rendered, error) {
-	var buf bytes.Buffer
-	if err := md.Convert([]byte(markdown), &buf); err != nil {
+	if err := Check(markdown); err != nil {
+		return Rendered{}, err
+	}
+	src := []byte(markdown)
+	doc := md.Parser().Parse(text.NewReader(src), parser.WithContext(parser.NewContext(parser.WithIDs(newHeadingIDs()))))
+	if d := depth(doc); d > MaxTreeDepth {
+		return Rendered{}, &LimitError{fmt.Sprintf("The post nests blocks or emphasis %d levels deep; the limit is %d.", d, MaxTreeDepth)}
+	}
+	// The writer refuses bytes past the limit, and the renderer's buffered
+	// writer then skips every later write, so a post that expands (tables,
+	// repeated references) costs at most MaxHTML of output.
+	out := &cappedBuffer{max: MaxHTML}
+	if err := md.Renderer().Render(out, src, doc); err != nil && !out.full {
 		return Rendered{}, fmt.Errorf("render markdown: %w", err)
 	}
-	safe := taskLabels.Replace(postPolicy.Sanitize(buf.String()))
+	if out.full {
+		return Rendered{}, tooMuchHTML()
+	}
+	safe := taskLabels.Replace(postPolicy.Sanitize(out.String()))
+	if len(safe) > MaxHTML { // escaping can grow the text: < becomes &lt;
+		return Rendered{}, tooMuchHTML()
+	}
 	// Section anchors and footnote back-links are navigation, not prose.
 	prose := navLinks.ReplaceAllString(safe, "")
 	plain := PlainText(prose)
@@ -148,6 +167,39 @@ func Slug(s string) string {
 	}
 	return out
 }
+
+// headingIDPrefix starts every heading id, so that a post's "Comment form"
+// heading cannot take the id of the page's own comment form.
+const headingIDPrefix = "h-"
+
+// headingIDs gives headings prefixed, unique ids: "h-intro", "h-intro-1".
+type headingIDs struct {
+	used map[string]bool
+	next map[string]int // the next suffix to try for a base id
+}
+
+func newHeadingIDs() *headingIDs {
+	return &headingIDs{used: map[string]bool{}, next: map[string]int{}}
+}
+
+// Generate makes an id from a heading's text; repeated texts count on from
+// where they stopped, so that many equal headings cost linear time.
+func (ids *headingIDs) Generate(value []byte, _ ast.NodeKind) []byte {
+	base := headingIDPrefix + Slug(string(value))
+	if base == headingIDPrefix {
+		base += "section"
+	}
+	id := base
+	for n := ids.next[base]; ids.used[id]; n++ {
+		id = fmt.Sprintf("%s-%d", base, n+1)
+		ids.next[base] = n + 1
+	}
+	ids.used[id] = true
+	return []byte(id)
+}
+
+// Put records an id given explicitly.
+func (ids *headingIDs) Put(value []byte) { ids.used[string(value)] = true }
 
 // headingAnchors appends a "#" link to every heading that has an id, so a
 // reader can copy a link to a section.

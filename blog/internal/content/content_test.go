@@ -14,7 +14,7 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`<h1 id="title">Title <a href="#title" class="anchor">#</a></h1>`, // heading anchor
+		`<h1 id="h-title">Title <a href="#h-title" class="anchor">#</a></h1>`, // heading anchor, prefixed
 		`<table>`, `<td>1</td>`, // GFM table
 		`<input checked="" disabled="" type="checkbox" aria-label="Done">`, // task list, labelled
 		`<a href="#fn:1" class="footnote-ref" role="doc-noteref">1</a>`,    // footnote

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/uptrace/bun"
 )
 
 // ApprovedComments returns a post's approved comments, oldest first.
@@ -39,29 +41,64 @@ type PendingComment struct {
 	PostSlug  string
 }
 
-// PendingComments lists comments waiting for moderation, oldest first.
-func (s *Store) PendingComments(ctx context.Context) ([]PendingComment, error) {
+// AnyOwner is the owner argument of an admin, who moderates every post's
+// comments. Any other value is an author ID: that author moderates only the
+// comments on their own posts.
+const AnyOwner int64 = 0
+
+// ownedBy restricts a query on the comments table to comments on posts of
+// owner, unless owner is AnyOwner.
+func ownedBy(owner int64) func(bun.QueryBuilder) bun.QueryBuilder {
+	return func(q bun.QueryBuilder) bun.QueryBuilder {
+		if owner == AnyOwner {
+			return q
+		}
+		return q.Where("post_id IN (SELECT id FROM posts WHERE author_id = ?)", owner)
+	}
+}
+
+// PendingComments returns one page of the comments waiting for moderation
+// on owner's posts, oldest first, and how many wait in all.
+func (s *Store) PendingComments(ctx context.Context, owner int64, limit, offset int) ([]PendingComment, int, error) {
 	var cs []PendingComment
-	err := s.db.NewSelect().TableExpr("comments AS c").
+	q := s.db.NewSelect().TableExpr("comments AS c").
 		ColumnExpr("c.id, c.post_id, c.name, c.website, c.body, c.status, c.created_at").
 		ColumnExpr("p.title AS post_title, p.slug AS post_slug").
 		Join("JOIN posts AS p ON p.id = c.post_id").
-		Where("c.status = ?", CommentPending).
-		OrderExpr("c.created_at, c.id").Scan(ctx, &cs)
-	if err != nil {
-		return nil, fmt.Errorf("pending comments: %w", err)
+		Where("c.status = ?", CommentPending)
+	if owner != AnyOwner {
+		q = q.Where("p.author_id = ?", owner)
 	}
-	return cs, nil
+	total, err := q.OrderExpr("c.created_at, c.id").Limit(int64(limit)).Offset(int64(offset)).ScanAndCount(ctx, &cs)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pending comments: %w", err)
+	}
+	return cs, int(total), nil
 }
 
-// ApproveComment shows a comment on its post.
-func (s *Store) ApproveComment(ctx context.Context, id int64) error {
-	res, err := s.db.NewUpdate().Model((*Comment)(nil)).Set("status = ?", CommentApproved).Where("id = ?", id).Exec(ctx)
+// PendingCommentCount is how many comments on owner's posts wait for
+// moderation, counted by the database.
+func (s *Store) PendingCommentCount(ctx context.Context, owner int64) (int, error) {
+	n, err := s.db.NewSelect().Model((*Comment)(nil)).Where("status = ?", CommentPending).
+		ApplyQueryBuilder(ownedBy(owner)).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count pending comments: %w", err)
+	}
+	return int(n), nil
+}
+
+// ApproveComment shows a comment on its post. A comment that is not on one
+// of owner's posts is ErrNotFound, as if it did not exist.
+func (s *Store) ApproveComment(ctx context.Context, id, owner int64) error {
+	res, err := s.db.NewUpdate().Model((*Comment)(nil)).Set("status = ?", CommentApproved).
+		Where("id = ?", id).ApplyQueryBuilder(ownedBy(owner)).Exec(ctx)
 	return changed(res, err, fmt.Sprintf("approve comment %d", id))
 }
 
-// DeleteComment removes a comment, pending or approved.
-func (s *Store) DeleteComment(ctx context.Context, id int64) error {
-	res, err := s.db.NewDelete().Model((*Comment)(nil)).Where("id = ?", id).Exec(ctx)
+// DeleteComment removes a comment, pending or approved. A comment that is
+// not on one of owner's posts is ErrNotFound.
+func (s *Store) DeleteComment(ctx context.Context, id, owner int64) error {
+	res, err := s.db.NewDelete().Model((*Comment)(nil)).
+		Where("id = ?", id).ApplyQueryBuilder(ownedBy(owner)).Exec(ctx)
 	return changed(res, err, fmt.Sprintf("delete comment %d", id))
 }

@@ -20,7 +20,20 @@ type PostFilter struct {
 	Offset  int
 	// Drafts includes drafts and scheduled posts, for authors.
 	Drafts bool
+	// AuthorID, when set, keeps only that author's posts: an author's
+	// dashboard never shows another author's drafts, not even their titles.
+	AuthorID int64
+	// State, when set, keeps only posts in that state (implies Drafts for
+	// StateDraft and StateScheduled).
+	State string
 }
+
+// Post states as an author sees them on the dashboard.
+const (
+	StateDraft     = "draft"
+	StateScheduled = "scheduled"
+	StatePublished = "published"
+)
 
 // PostInput is what an author submits for a post; the store derives the
 // rest (rendered HTML, plain text, excerpt, reading time) when it saves.
@@ -47,14 +60,30 @@ func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
 	q := s.db.NewSelect().Model(&posts).
 		Relation("Author").
 		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") })
-	if !f.Drafts {
+	switch f.State {
+	case StateDraft:
+		q = q.Where("post.status = ?", StatusDraft)
+	case StateScheduled:
+		q = q.Where("post.status = ?", StatusPublished).Where("post.published_at > ?", s.now())
+	case StatePublished:
 		q = s.published(q)
+	case "":
+		if !f.Drafts {
+			q = s.published(q)
+		}
+	default:
+		return nil, 0, fmt.Errorf("posts: unknown state %q", f.State)
+	}
+	if f.AuthorID != 0 {
+		q = q.Where("post.author_id = ?", f.AuthorID)
 	}
 	if f.TagSlug != "" {
 		q = q.Where("post.id IN (?)", s.db.NewSelect().Table("post_tags").Column("post_tags.post_id").
 			Join("JOIN tags ON tags.id = post_tags.tag_id").Where("tags.slug = ?", f.TagSlug))
 	}
-	total, err := q.Order("post.published_at DESC", "post.id DESC").
+	// Drafts have no publish time: they come first, newest first, on both
+	// databases (SQLite would otherwise sort NULL last).
+	total, err := q.OrderExpr("post.published_at DESC NULLS FIRST, post.id DESC").
 		Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("posts: %w", err)

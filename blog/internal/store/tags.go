@@ -27,10 +27,15 @@ func TagSlug(name string) string {
 	return b.String()
 }
 
-// TagBySlug returns one tag.
+// TagBySlug returns a tag that readers can see: one carried by at least one
+// published post. A tag used only by drafts or scheduled posts is
+// ErrNotFound, so its name does not leak before the posts are out.
 func (s *Store) TagBySlug(ctx context.Context, slug string) (Tag, error) {
 	var t Tag
-	err := s.db.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx)
+	err := s.db.NewSelect().Model(&t).Where("tag.slug = ?", slug).
+		Where("EXISTS (?)", s.published(s.db.NewSelect().TableExpr("post_tags AS pt").ColumnExpr("1").
+			Join("JOIN posts AS post ON post.id = pt.post_id").Where("pt.tag_id = tag.id"))).
+		Scan(ctx)
 	return t, notFound(err, "tag "+slug)
 }
 

@@ -30,13 +30,23 @@ type PostForm struct {
 	Preview                                    string // rendered HTML of Body
 }
 
-// Dashboard is an author's overview.
+// Dashboard is an author's overview: their drafts, scheduled and
+// published posts (every author's for an admin), each list paged.
 type Dashboard struct {
-	Site                         Site
-	Meta                         Meta
-	Drafts, Scheduled, Published []store.Post
-	Pending                      int
-	Notice                       string
+	Site    Site
+	Meta    Meta
+	Groups  []PostGroup
+	Pending int // comments waiting on the author's posts
+	Notice  string
+}
+
+// PostGroup is one paged list of the dashboard.
+type PostGroup struct {
+	ID, Heading string // ID is also the list's page parameter
+	Posts       []store.Post
+	Total       int
+	Pager       Pager
+	Live        bool // the posts have a public page to link to
 }
 
 // ConfirmDelete asks before a post is deleted.
@@ -51,6 +61,8 @@ type Moderation struct {
 	Site     Site
 	Meta     Meta
 	Comments []store.PendingComment
+	Total    int
+	Pager    Pager
 	Notice   string
 }
 

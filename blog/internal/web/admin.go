@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,36 +25,90 @@ func (s *Server) adminMeta(title, path string) views.Meta {
 	return views.Meta{Title: title, Path: path, Type: "website", NoIndex: true}
 }
 
+// adminPerPage is how many rows a page of the dashboard's lists or the
+// moderation queue shows.
+const adminPerPage = 20
+
+// owner is whose posts the signed-in author manages: every author's for an
+// admin (store.AnyOwner), only their own for an author.
+func owner(r *http.Request) int64 {
+	a := authorFrom(r.Context())
+	if a.Role == store.RoleAdmin {
+		return store.AnyOwner
+	}
+	return a.ID
+}
+
+// dashboardGroups are the dashboard's lists; each pages on its own query
+// parameter (?drafts=2), so that paging one keeps the others where they are.
+var dashboardGroups = []struct{ id, state, heading string }{
+	{"drafts", store.StateDraft, "Drafts"},
+	{"scheduled", store.StateScheduled, "Scheduled"},
+	{"published", store.StatePublished, "Published"},
+}
+
 func (s *Server) handleDashboard() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts, _, err := s.store.Posts(r.Context(), store.PostFilter{Drafts: true, Limit: 1000})
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		pending, err := s.store.PendingComments(r.Context())
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		query := r.URL.Query()
 		vm := views.Dashboard{
 			Site: s.site(), Meta: s.adminMeta("Dashboard", "/admin"),
-			Pending: len(pending),
-			Notice:  dashboardNotices[r.URL.Query().Get("done")],
+			Notice: dashboardNotices[query.Get("done")],
 		}
-		now := time.Now()
-		for _, p := range posts {
-			switch {
-			case p.Status == store.StatusDraft:
-				vm.Drafts = append(vm.Drafts, p)
-			case p.PublishedAt != nil && p.PublishedAt.After(now):
-				vm.Scheduled = append(vm.Scheduled, p)
-			default:
-				vm.Published = append(vm.Published, p)
+		for _, g := range dashboardGroups {
+			page, err := intParam(query, g.id)
+			if err != nil {
+				s.fail(w, r, err)
+				return
 			}
+			posts, total, err := s.store.Posts(r.Context(), store.PostFilter{
+				State: g.state, AuthorID: owner(r), Limit: adminPerPage, Offset: (page - 1) * adminPerPage,
+			})
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			vm.Groups = append(vm.Groups, views.PostGroup{
+				ID: g.id, Heading: g.heading, Posts: posts, Total: total,
+				Live: g.state == store.StatePublished, Pager: adminPager("/admin", query, g.id, page, total),
+			})
+		}
+		var err error
+		if vm.Pending, err = s.store.PendingCommentCount(r.Context(), owner(r)); err != nil {
+			s.fail(w, r, err)
+			return
 		}
 		s.write(w, r, http.StatusOK, views.DashboardPage(vm))
 	})
+}
+
+// adminPager links the neighbours of page in a list of total rows that
+// pages on the query parameter key, keeping the rest of query.
+func adminPager(path string, query url.Values, key string, page, total int) views.Pager {
+	pages := max(1, (total+adminPerPage-1)/adminPerPage)
+	p := views.Pager{Page: page, Pages: pages}
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range query {
+			if k != "done" {
+				q[k] = v
+			}
+		}
+		q.Del(key)
+		if n > 1 {
+			q.Set(key, strconv.Itoa(n))
+		}
+		if len(q) == 0 {
+			return path
+		}
+		return path + "?" + q.Encode()
+	}
+	if page > 1 {
+		p.Newer = link(min(page-1, pages))
+	}
+	if page < pages {
+		p.Older = link(page + 1)
+	}
+	return p
 }
 
 // postInput reads and validates the editor's fields. The form view model
@@ -87,8 +143,8 @@ func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm
 	}
 	if strings.TrimSpace(f.Body) == "" {
 		f.Errors["body"] = "Write the post."
-	} else if len(f.Body) > 200_000 {
-		f.Errors["body"] = "The post is over 200,000 bytes; split it."
+	} else if err := content.Check(f.Body); err != nil {
+		f.Errors["body"] = err.Error()
 	}
 	for _, t := range strings.Split(f.Tags, ",") {
 		if t = strings.TrimSpace(t); t == "" {
@@ -213,8 +269,14 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 		} else {
 			_, err = s.store.UpdatePost(r.Context(), id, in)
 		}
-		if errors.Is(err, store.ErrConflict) {
+		var tooMuch *content.LimitError
+		switch {
+		case errors.Is(err, store.ErrConflict):
 			form.Errors = views.Errors{"slug": fmt.Sprintf("Another post already uses the slug %q; choose another.", in.Slug)}
+		case errors.As(err, &tooMuch):
+			form.Errors = views.Errors{"body": tooMuch.Error()}
+		}
+		if form.Errors != nil {
 			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
 			return
 		}
@@ -257,22 +319,5 @@ func (s *Server) handleDeletePost() http.Handler {
 			return
 		}
 		http.Redirect(w, r, "/admin?done=deleted", http.StatusSeeOther)
-	})
-}
-
-// handlePreview renders markdown for the editor's live preview.
-func (s *Server) handlePreview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := r.PostFormValue("body")
-		if len(body) > 200_000 {
-			s.fail(w, r, badRequest{"The post is over 200,000 bytes."})
-			return
-		}
-		out, err := content.Render(body)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.write(w, r, http.StatusOK, views.PreviewFragment(out.HTML))
 	})
 }

@@ -24,12 +24,22 @@ const sessionTTL = 30 * 24 * time.Hour
 // email takes as long as a wrong password and does not reveal who exists.
 var dummyHash, _ = auth.HashPassword("not a real password, only for timing")
 
-type authorKey struct{}
+type (
+	authorKey  struct{}
+	sessionKey struct{}
+)
 
 // authorFrom returns the signed-in author that requireAuthor put in ctx.
 func authorFrom(ctx context.Context) store.Author {
 	a, _ := ctx.Value(authorKey{}).(store.Author)
 	return a
+}
+
+// sessionFrom returns the signed-in session's ID (the hash of its token)
+// that requireAuthor put in ctx.
+func sessionFrom(ctx context.Context) string {
+	id, _ := ctx.Value(sessionKey{}).(string)
+	return id
 }
 
 // sessionCookie is the session cookie's name: with https the __Host- prefix
@@ -53,9 +63,11 @@ func (s *Server) requireAuthor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if c, err := r.Cookie(s.sessionCookie()); err == nil && c.Value != "" {
-			a, err := s.store.SessionAuthor(r.Context(), sessionID(c.Value))
+			id := sessionID(c.Value)
+			a, err := s.store.SessionAuthor(r.Context(), id)
 			if err == nil {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authorKey{}, a)))
+				ctx := context.WithValue(context.WithValue(r.Context(), authorKey{}, a), sessionKey{}, id)
+				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
 			if !errors.Is(err, store.ErrNotFound) {

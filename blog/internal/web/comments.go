@@ -166,29 +166,45 @@ var moderationNotices = map[string]string{
 	"deleted":  "The comment is deleted.",
 }
 
+// handleModeration lists, a page at a time, the comments waiting on the
+// signed-in author's posts (every post's for an admin).
 func (s *Server) handleModeration() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		comments, err := s.store.PendingComments(r.Context())
+		page, err := pageParam(r)
 		if err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		comments, total, err := s.store.PendingComments(r.Context(), owner(r), adminPerPage, (page-1)*adminPerPage)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		pg := adminPager("/admin/comments", r.URL.Query(), "page", page, total)
+		if page > pg.Pages {
+			http.Redirect(w, r, pageURL("/admin/comments", pg.Pages, nil), http.StatusFound)
 			return
 		}
 		s.write(w, r, http.StatusOK, views.ModerationPage(views.Moderation{
 			Site:     s.site(),
 			Meta:     views.Meta{Title: "Comments to moderate", Path: "/admin/comments", Type: "website", NoIndex: true},
 			Comments: comments,
+			Total:    total,
+			Pager:    pg,
 			Notice:   moderationNotices[r.URL.Query().Get("done")],
 		}))
 	})
 }
 
-// handleModerate approves or deletes a comment. htmx removes the row itself
-// and needs no content; a plain form goes back to the list with a notice.
-func (s *Server) handleModerate(action string, apply func(context.Context, int64) error) http.Handler {
+// handleModerate approves or deletes a comment on one of the signed-in
+// author's posts; any other comment is not found, whether or not it exists.
+// htmx removes the row itself and needs no content; a plain form goes back
+// to the list with a notice.
+func (s *Server) handleModerate(action string, apply func(ctx context.Context, id, owner int64) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := idParam(r)
 		if err == nil {
-			err = apply(r.Context(), id)
+			err = apply(r.Context(), id, owner(r))
 		}
 		if err != nil {
 			s.fail(w, r, err)

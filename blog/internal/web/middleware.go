@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // contentSecurityPolicy allows only the blog's own scripts and styles: no
@@ -74,8 +76,56 @@ func (s *Server) parseForms(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if err := controlCharacters(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// controlCharacters refuses a request whose path, query or form holds a
+// control character or is not UTF-8, naming where: no handler, database or
+// log line ever sees a NUL (PostgreSQL cannot store one) or an escape
+// sequence. Form values may hold tabs and line breaks (a post's body does).
+func controlCharacters(r *http.Request) error {
+	if bad, ok := badRune(r.URL.Path, false); !ok {
+		return badRequest{fmt.Sprintf("The address contains %s, which this blog does not accept.", bad)}
+	}
+	check := func(what string, values url.Values, multiline bool) error {
+		for k, vs := range values {
+			if bad, ok := badRune(k, false); !ok {
+				return badRequest{fmt.Sprintf("A %s name contains %s, which this blog does not accept.", what, bad)}
+			}
+			for _, v := range vs {
+				if bad, ok := badRune(v, multiline); !ok {
+					return badRequest{fmt.Sprintf("The %s “%s” contains %s, which this blog does not accept.", what, k, bad)}
+				}
+			}
+		}
+		return nil
+	}
+	if err := check("query parameter", r.URL.Query(), false); err != nil {
+		return err
+	}
+	return check("field", r.PostForm, true)
+}
+
+// badRune finds the first character of s that is not accepted: invalid
+// UTF-8, or a C0 or C1 control character (but tab, CR and LF when
+// multiline). It describes it for the reader.
+func badRune(s string, multiline bool) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "bytes that are not valid UTF-8", false
+	}
+	for _, c := range s {
+		switch {
+		case multiline && (c == '\t' || c == '\n' || c == '\r'):
+		case c < 0x20 || (c >= 0x7f && c < 0xa0):
+			return fmt.Sprintf("a control character (U+%04X)", c), false
+		}
+	}
+	return "", true
 }
 
 // recoverPanics turns a panicking handler into a logged 500 page.

@@ -16,8 +16,11 @@ const perPage = 10
 
 // pageParam reads ?page=N: absent means 1; anything but a whole number
 // from 1 up is a bad request.
-func pageParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("page")
+func pageParam(r *http.Request) (int, error) { return intParam(r.URL.Query(), "page") }
+
+// intParam reads a page number from query[key]: absent means 1.
+func intParam(query url.Values, key string) (int, error) {
+	v := query.Get(key)
 	if v == "" {
 		return 1, nil
 	}
@@ -114,11 +117,6 @@ func (s *Server) handleTag() http.Handler {
 		path := "/tags/" + tag.Slug
 		posts, pg, ok := s.listPosts(w, r, path, tag.Slug)
 		if !ok {
-			return
-		}
-		if len(posts) == 0 {
-			// A tag used only by drafts or scheduled posts stays unknown.
-			s.notFound(w, r)
 			return
 		}
 		vm := views.ListPage{

@@ -26,9 +26,10 @@ type Store interface {
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
 
 	CreateComment(ctx context.Context, c store.Comment) (store.Comment, error)
-	PendingComments(ctx context.Context) ([]store.PendingComment, error)
-	ApproveComment(ctx context.Context, id int64) error
-	DeleteComment(ctx context.Context, id int64) error
+	PendingComments(ctx context.Context, owner int64, limit, offset int) ([]store.PendingComment, int, error)
+	PendingCommentCount(ctx context.Context, owner int64) (int, error)
+	ApproveComment(ctx context.Context, id, owner int64) error
+	DeleteComment(ctx context.Context, id, owner int64) error
 
 	AuthorByEmail(ctx context.Context, email string) (store.Author, error)
 	Authors(ctx context.Context) ([]store.Author, error)
@@ -54,6 +55,7 @@ type Server struct {
 
 	loginLimit   *limiter // sign-in attempts per client IP
 	commentLimit *limiter // comments per client IP
+	previews     *previewGate
 }
 
 // NewServer builds the blog's HTTP handler.
@@ -62,6 +64,7 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *S
 		cfg: cfg, store: st, log: log, assets: assets,
 		loginLimit:   newLimiter(10, 10*time.Minute),
 		commentLimit: newLimiter(5, 10*time.Minute),
+		previews:     newPreviewGate(),
 	}
 	s.handler = s.routes()
 	return s

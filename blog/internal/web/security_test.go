@@ -1,0 +1,274 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
+	"github.com/blogstack/blogstack/blog/internal/store/storetest"
+)
+
+// eachHTTPBlog runs a test on the fixture over plain http (the test client
+// keeps the session cookie) on every database.
+func eachHTTPBlog(t *testing.T, run func(t *testing.T, f *fixture)) {
+	for _, db := range storetest.Each(t) {
+		t.Run(db.Name, func(t *testing.T) { run(t, httpBlog(t, db)) })
+	}
+}
+
+// createPost saves a post of author a through the store.
+func (f *fixture) createPost(a store.Author, title, status string, at *time.Time, tags ...string) store.Post {
+	f.t.Helper()
+	p, err := f.store.CreatePost(context.Background(), store.PostInput{
+		AuthorID: a.ID, Title: title, Slug: strings.ToLower(strings.ReplaceAll(title, " ", "-")),
+		Body: "Body of " + title, Tags: tags, Status: status, PublishedAt: at,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) pendingComment(postID int64, body string) store.Comment {
+	f.t.Helper()
+	c, err := f.store.CreateComment(context.Background(), store.Comment{PostID: postID, Name: "Reader", Body: body})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// TestModerationBelongsToOwner: an author sees and moderates only the
+// comments on their own posts; anything else is a 404 as if it did not
+// exist. Admins moderate everything.
+func TestModerationBelongsToOwner(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.author("ada@example.com", store.RoleAdmin) // owns the fixture's posts
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		past := time.Now().Add(-time.Hour)
+		own := f.createPost(writer, "Writer post", store.StatusPublished, &past)
+		mine := f.pendingComment(own.ID, "on the writer's post")
+		all, _, err := f.store.PendingComments(ctx, store.AnyOwner, 100, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var foreign store.PendingComment // the fixture's pending comment on Ada's post
+		for _, c := range all {
+			if c.PostID != own.ID {
+				foreign = c
+			}
+		}
+		if foreign.ID == 0 {
+			t.Fatal("the fixture has no pending comment on Ada's posts")
+		}
+
+		w := f.signedIn("writer@example.com")
+		_, body := f.send(w, http.MethodGet, "/admin/comments", nil)
+		doc := parse(t, body)
+		if n := doc.Find("[data-testid=pending-comment]").Length(); n != 1 || !strings.Contains(body, "on the writer") || strings.Contains(body, foreign.Body) {
+			t.Errorf("the writer's queue has %d comments, want only the one on their post", n)
+		}
+		_, body = f.send(w, http.MethodGet, "/admin", nil)
+		if got := parse(t, body).Find("[data-testid=pending-link]").Text(); !strings.HasPrefix(got, "1 ") {
+			t.Errorf("the writer's dashboard counts %q pending, want 1", got)
+		}
+		for _, action := range []string{"approve", "delete"} {
+			for _, htmx := range []string{"", "true"} {
+				r, _ := f.send(w, http.MethodPost, "/admin/comments/"+itoa(foreign.ID)+"/"+action, nil, "HX-Request", htmx)
+				if r.StatusCode != http.StatusNotFound {
+					t.Errorf("the writer %ss another author's comment (htmx %q): %d, want 404", action, htmx, r.StatusCode)
+				}
+			}
+		}
+		still, _, _ := f.store.PendingComments(ctx, store.AnyOwner, 100, 0)
+		if len(still) != len(all) {
+			t.Errorf("the writer's refused requests changed the queue: %d pending, was %d", len(still), len(all))
+		}
+		if r := f.postWith(w, "/admin/comments/"+itoa(mine.ID)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the writer approves a comment on their post: %d", r.StatusCode)
+		}
+
+		admin := f.signedIn("ada@example.com")
+		_, body = f.send(admin, http.MethodGet, "/admin/comments", nil)
+		if !strings.Contains(body, foreign.Body) {
+			t.Error("the admin does not see a pending comment")
+		}
+		if r := f.postWith(admin, "/admin/comments/"+itoa(foreign.ID)+"/delete", nil); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the admin deletes a comment on another author's post: %d", r.StatusCode)
+		}
+	})
+}
+
+// TestOthersUnpublishedPostsInvisible: an author's dashboard lists only
+// their own posts, so other authors' drafts and scheduled posts stay
+// unseen, titles included; a tag of unpublished posts only is a 404 on
+// every page of it.
+func TestOthersUnpublishedPostsInvisible(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		future := time.Now().Add(24 * time.Hour)
+		f.createPost(writer, "Writer draft", store.StatusDraft, nil)
+		f.createPost(writer, "Writer scheduled", store.StatusPublished, &future, "Embargoed")
+
+		_, body := f.send(f.signedIn("writer@example.com"), http.MethodGet, "/admin", nil)
+		got := strings.Join(texts(parse(t, body), "[data-testid=admin-post] .admin-title"), "|")
+		if got != "Writer draft|Writer scheduled" {
+			t.Errorf("the writer's dashboard lists %q, want only their own two posts", got)
+		}
+		// The fixture's own draft and scheduled post are titled so.
+		for _, title := range []string{">Draft<", ">Scheduled<", "Post 22"} {
+			if strings.Contains(body, title) {
+				t.Errorf("the writer's dashboard shows %s of another author", title)
+			}
+		}
+		_, body = f.send(f.signedIn("ada@example.com"), http.MethodGet, "/admin", nil)
+		if !strings.Contains(body, "Writer draft") {
+			t.Error("an admin's dashboard does not list another author's draft")
+		}
+
+		for _, path := range []string{"/tags/secret", "/tags/secret?page=2", "/tags/embargoed", "/tags/embargoed?page=3"} {
+			if r, _ := f.get(path); r.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404 (the tag has no published post)", path, r.StatusCode)
+			}
+		}
+	})
+}
+
+// TestAdminListsPaged: the moderation queue and the dashboard's lists page
+// instead of loading every row, and count with the database.
+func TestAdminListsPaged(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		past := time.Now().Add(-time.Hour)
+		p := f.createPost(writer, "Busy post", store.StatusPublished, &past)
+		for i := range 25 {
+			f.pendingComment(p.ID, fmt.Sprintf("comment %02d", i))
+			f.createPost(writer, fmt.Sprintf("Draft %02d", i), store.StatusDraft, nil)
+		}
+		w := f.signedIn("writer@example.com")
+
+		_, body := f.send(w, http.MethodGet, "/admin/comments", nil)
+		doc := parse(t, body)
+		older, _ := doc.Find("[data-testid=comments-pager] [data-testid=older]").Attr("href")
+		if n := doc.Find("[data-testid=pending-comment]").Length(); n != 20 || older != "/admin/comments?page=2" {
+			t.Fatalf("moderation page 1: %d comments, next %q", n, older)
+		}
+		_, body = f.send(w, http.MethodGet, older, nil)
+		if n := parse(t, body).Find("[data-testid=pending-comment]").Length(); n != 5 || !strings.Contains(body, "comment 24") {
+			t.Errorf("moderation page 2: %d comments, want the last 5", n)
+		}
+		if r, _ := f.send(w, http.MethodGet, "/admin/comments?page=9", nil); r.StatusCode != http.StatusFound {
+			t.Errorf("a page past the end: %d, want a redirect to the last", r.StatusCode)
+		}
+
+		_, body = f.send(w, http.MethodGet, "/admin", nil)
+		doc = parse(t, body)
+		drafts := doc.Find("[data-testid=drafts]")
+		next, _ := drafts.Find("[data-testid=older]").Attr("href")
+		if n := drafts.Find("[data-testid=admin-post]").Length(); n != 20 || drafts.Find("[data-testid=count]").Text() != "(25)" || next != "/admin?drafts=2" {
+			t.Fatalf("dashboard drafts: %d shown, count %q, next %q", n, drafts.Find("[data-testid=count]").Text(), next)
+		}
+		_, body = f.send(w, http.MethodGet, next+"&published=1", nil)
+		if n := parse(t, body).Find("[data-testid=drafts] [data-testid=admin-post]").Length(); n != 5 {
+			t.Errorf("dashboard drafts page 2: %d, want 5", n)
+		}
+		if r, _ := f.send(w, http.MethodGet, "/admin?drafts=x", nil); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("/admin?drafts=x: %d, want 400", r.StatusCode)
+		}
+	})
+}
+
+// TestControlCharactersRefused: a NUL or another control character in any
+// path, query parameter or form field of any route is a 400 naming where it
+// was, on both databases (PostgreSQL cannot store a NUL: it was a 500).
+func TestControlCharactersRefused(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		admin := f.signedIn("ada@example.com")
+		post, err := f.store.PostBySlug(context.Background(), "post-03")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := itoa(post.ID)
+		for _, path := range []string{
+			"/%00", "/posts/a%00b", "/posts/post-03%1b", "/tags/go%00", "/static/style%00.css", "/admin/posts/" + id + "%00/edit",
+			"/admin/posts/" + id + "/delete%00", "/feed.atom%00", "/posts/%C2%85",
+		} {
+			if r, body := f.send(admin, http.MethodGet, path, nil); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "The address contains") {
+				t.Errorf("GET %s: %d, want 400 naming the address", path, r.StatusCode)
+			}
+		}
+		for _, path := range []string{"/?page=1%00", "/search?q=a%00b", "/login?next=/%00", "/admin?drafts=%1b", "/admin/comments?page=%7f", "/search?q%00=x"} {
+			if r, body := f.send(admin, http.MethodGet, path, nil); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "query parameter") {
+				t.Errorf("GET %s: %d, want 400 naming the query parameter", path, r.StatusCode)
+			}
+		}
+		forms := map[string]url.Values{
+			"/posts/post-03/comments":            {"name": {"R"}, "website": {""}, "body": {"b"}, "token": {"t"}, "nickname": {""}},
+			"/login":                             {"email": {"ada@example.com"}, "password": {password}, "next": {"/admin"}},
+			"/admin/posts":                       {"title": {"T"}, "slug": {""}, "body": {"b"}, "tags": {"x"}, "status": {"draft"}, "publish_at": {""}, "intent": {"save"}},
+			"/admin/posts/" + id:                 {"title": {"T"}, "slug": {"post-03"}, "body": {"b"}, "tags": {"x"}, "status": {"draft"}, "publish_at": {""}, "intent": {"save"}},
+			"/admin/posts/" + id + "/delete":     {"confirm": {"yes"}},
+			"/admin/preview":                     {"body": {"b"}},
+			"/admin/authors":                     {"email": {"x@example.com"}, "name": {"X"}, "role": {"author"}, "password": {password}},
+			"/admin/comments/" + id + "/approve": {"x": {"y"}},
+			"/logout":                            {"x": {"y"}},
+		}
+		for path, form := range forms {
+			for field := range form {
+				for _, bad := range []string{"a\x00b", "a\x1b[31mb", "\x7f", "a\u0085b", "\xff"} {
+					sent := url.Values{}
+					for k, v := range form {
+						sent[k] = v
+					}
+					sent.Set(field, bad)
+					r, body := f.send(admin, http.MethodPost, path, sent)
+					if r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "“"+field+"”") {
+						t.Errorf("POST %s with %q in %s: %d, want 400 naming the field", path, bad, field, r.StatusCode)
+					}
+				}
+			}
+		}
+		// Tabs and line breaks are text in a form (a post's body has them).
+		if r := f.postWith(admin, "/admin/preview", url.Values{"body": {"a\tb\r\nc"}}); r.StatusCode != http.StatusOK {
+			t.Errorf("a body with a tab and CRLF: %d", r.StatusCode)
+		}
+		if _, err := f.store.PostBySlug(context.Background(), "post-03"); err != nil {
+			t.Errorf("post-03 after the refused requests: %v", err)
+		}
+	})
+}
+
+// TestPostBodyBounded: a 180 KB post shaped to make the renderer slow or
+// its output huge is refused with 422, the author's input kept; the live
+// preview says why instead of rendering it.
+func TestPostBodyBounded(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		admin := f.signedIn("ada@example.com")
+		for name, body := range map[string]string{
+			"nested quotes":      strings.Repeat(">", 180_000),
+			"repeated reference": "[a]: https://example.com/" + strings.Repeat("x", 1000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 400)+"\n\n", 100),
+		} {
+			r, page := f.send(admin, http.MethodPost, "/admin/posts", url.Values{"title": {"Big"}, "body": {body}, "status": {"draft"}})
+			doc := parse(t, page)
+			if r.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=body-error]").Length() != 1 || doc.Find("#body").Text() != body {
+				t.Errorf("%s: %d, want 422 with the body's error and the body kept", name, r.StatusCode)
+			}
+			r, frag := f.send(admin, http.MethodPost, "/admin/preview", url.Values{"body": {body}}, "HX-Request", "true")
+			if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(frag, `data-testid="preview-error"`) {
+				t.Errorf("%s preview: %d %.200s", name, r.StatusCode, frag)
+			}
+		}
+		if _, err := f.store.PostBySlug(context.Background(), "big"); err == nil {
+			t.Error("a refused post was saved")
+		}
+	})
+}
