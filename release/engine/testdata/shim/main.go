@@ -16,6 +16,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -36,7 +37,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "release %s: never healthy\n", release)
 		os.Exit(1)
 	}
-	env := append(os.Environ(), "BLOG_TITLE=Blog "+release)
+	env := []string{"BLOG_TITLE=Blog " + release}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BLOG_TITLE=") {
+			env = append(env, kv)
+		}
+	}
 	err := syscall.Exec("/blog.real", append([]string{"/blog"}, os.Args[1:]...), env)
 	fmt.Fprintln(os.Stderr, "shim:", err)
 	os.Exit(127)
