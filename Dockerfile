@@ -9,16 +9,21 @@
 # Both build stages run on the builder's own platform: htmx is plain
 # JavaScript and Go cross-compiles, so an arm64 (Graviton) image needs no
 # emulation. Base images are pinned by tag (what it is) and by digest (which
-# bytes); bump both together, on purpose.
+# bytes); bump both together, on purpose. They are build arguments only so
+# that a build without a registry (the real-engine tests) or with a mirror can
+# pass its own; the defaults are what production builds from.
+ARG NODE_IMAGE=node:24.21.0-alpine@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1
+ARG GO_IMAGE=golang:1.26.8-alpine@sha256:ce864e7223ac17b1775e6fd0b4c0db580c2eb50e7953a427916379e4b92a1628
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:f5b485ea962d9bd1186b2f6b3a061191539b905b82ec395de78cbfae51f20e35
 
 # htmx comes from the npm registry, pinned by package-lock.json.
-FROM --platform=$BUILDPLATFORM node:24.21.0-alpine@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1 AS assets
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM --platform=$BUILDPLATFORM golang:1.26.8-alpine@sha256:ce864e7223ac17b1775e6fd0b4c0db580c2eb50e7953a427916379e4b92a1628 AS build
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 # GOTOOLCHAIN=local: build with this image's Go, never a downloaded one.
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
@@ -40,7 +45,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -tags nosqlite -trimpath -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT" -o /blog ./blog
 
-FROM gcr.io/distroless/static-debian12:nonroot@sha256:f5b485ea962d9bd1186b2f6b3a061191539b905b82ec395de78cbfae51f20e35 AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG VERSION=dev
 ARG COMMIT=unknown
 LABEL org.opencontainers.image.title="blog" \

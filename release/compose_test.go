@@ -31,6 +31,8 @@ func prodEnv() map[string]string {
 		"BLOG_DOMAIN":     "blog.example.com",
 		"BLOG_PREVIEW":    "",
 		"BLOG_ACME_EMAIL": "ops@example.com",
+		"BLOG_ETC":        "/etc/blog",
+		"BLOG_DATA":       "/srv/blog",
 	}
 }
 
@@ -550,5 +552,76 @@ func TestComposeFileIsWhatTheHostRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(rootPath("host", "Caddyfile")); err != nil {
 		t.Error(err)
+	}
+}
+
+// Nothing may start PostgreSQL (or Caddy) on a directory that is not on the
+// data volume: every bind from it must make Docker refuse a missing source
+// instead of creating it (release/engine's TestDataVolumeMissing proves it
+// on a real engine).
+func TestComposeDataBindsNeverCreateTheirSource(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	n := 0
+	for _, s := range p.Services {
+		for _, v := range s.Volumes {
+			if !strings.HasPrefix(v.Source, dataVolume+"/") {
+				continue
+			}
+			n++
+			if v.Bind == nil || v.Bind.CreateHostPath {
+				t.Errorf("%s mounts %s without bind.create_host_path: false", s.Name, v.Source)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d binds from the data volume, want 3 (PGDATA, Caddy's data and config)", n)
+	}
+}
+
+// The settings the real-engine tests (and a host with a mirror) move have
+// production's values as defaults, and move what they say.
+func TestComposeMovableSettings(t *testing.T) {
+	e := prodEnv()
+	delete(e, "BLOG_ETC")
+	delete(e, "BLOG_DATA")
+	def := mustLoadCompose(t, e)
+	var published []string
+	for _, port := range service(t, def, "proxy").Ports {
+		published = append(published, port.Published+"/"+port.Protocol)
+	}
+	slices.Sort(published)
+	if want := []string{"443/tcp", "443/udp", "80/tcp"}; !slices.Equal(published, want) {
+		t.Errorf("proxy publishes %v, want %v (HTTP/3 on UDP 443)", published, want)
+	}
+	for _, port := range service(t, def, "proxy").Ports {
+		if port.HostIP != "" {
+			t.Errorf("by default the proxy publishes on %s only, want every address", port.HostIP)
+		}
+	}
+
+	e["BLOG_ETC"], e["BLOG_DATA"] = "/tmp/t/etc", "/tmp/t/data"
+	e["BLOG_PROXY_IMAGE"], e["BLOG_DB_IMAGE"] = "mirror/caddy:x", "mirror/postgres:y"
+	e["BLOG_HTTP_PUBLISH"], e["BLOG_HTTPS_PUBLISH"] = "127.0.0.1:8080", "127.0.0.1:8443"
+	p := mustLoadCompose(t, e)
+	if got := service(t, p, "proxy").Image; got != "mirror/caddy:x" {
+		t.Errorf("BLOG_PROXY_IMAGE not used: %s", got)
+	}
+	if got := service(t, p, "db").Image; got != "mirror/postgres:y" {
+		t.Errorf("BLOG_DB_IMAGE not used: %s", got)
+	}
+	for _, v := range append(service(t, p, "db").Volumes, service(t, p, "proxy").Volumes...) {
+		if strings.HasPrefix(v.Source, dataVolume) {
+			t.Errorf("%s still comes from %s with BLOG_DATA moved", v.Target, dataVolume)
+		}
+	}
+	for _, f := range service(t, p, "app").EnvFiles {
+		if f.Path != "/tmp/t/etc/app.env" {
+			t.Errorf("app env file %s, want it below BLOG_ETC", f.Path)
+		}
+	}
+	for _, port := range service(t, p, "proxy").Ports {
+		if port.HostIP != "127.0.0.1" {
+			t.Errorf("proxy publishes %s on %q with BLOG_*_PUBLISH set", port.Published, port.HostIP)
+		}
 	}
 }

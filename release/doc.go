@@ -4,6 +4,7 @@
 // compose file (loaded with compose-go) and host/Caddyfile (validated and run
 // with the Caddy version the compose file pins, in front of a real blog).
 //
-// These machines have no Docker engine, so the tests check the artifacts
-// with the libraries and binaries that Docker, compose and Caddy use.
+// They need no Docker engine and run in seconds. The same artifacts run
+// together on a real engine, with host/deploy, host/backup and host/restore,
+// in release/engine.
 package release

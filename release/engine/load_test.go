@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// load is a bounded load of readers through Caddy: a few clients that reuse
+// connections (as browsers do) and one that opens a new connection for
+// every request, each sending GET requests one after another with a short
+// pause. It counts every status and every socket error, and which release
+// served each page (by its title; see testdata/shim).
+type load struct {
+	t      *testing.T
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	statuses map[int]int
+	errs     map[string]int
+	titles   map[string]int
+	total    int
+	resent   int
+}
+
+var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
+
+// startLoad starts the readers; stop them with stop. It runs at most two
+// minutes, whatever happens.
+func (h *testHost) startLoad() *load {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	l := &load{t: h.t, cancel: cancel, statuses: map[int]int{}, errs: map[string]int{}, titles: map[string]int{}}
+	// Three readers reuse connections, as browsers do; one opens a new
+	// connection for every request.
+	readers := []*http.Client{h.client(true), h.client(true), h.client(true), h.client(false)}
+	for _, c := range readers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for ctx.Err() == nil {
+				l.once(ctx, c)
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	h.t.Cleanup(func() { cancel(); l.wg.Wait() })
+	return l
+}
+
+// once sends one request and counts what came of it. Like a browser (and
+// as RFC 9112, 9.3.1 allows), Go's client sends an idempotent request again
+// when the kept-alive connection it went out on turns out closed by the
+// server; that happens when Caddy's reload closes its idle connections. Such
+// a request is counted as resent, not failed: a reader never sees it.
+func (l *load) once(ctx context.Context, c *http.Client) {
+	conns := 0
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns++ }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, "https://"+testDomain+"/", nil)
+	resp, err := c.Do(req)
+	var page []byte
+	if err == nil {
+		page, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if ctx.Err() != nil && (err != nil || errors.Is(err, context.Canceled)) {
+		return // stopped mid-request: not the server's doing
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total++
+	if conns > 1 {
+		l.resent++
+	}
+	if err != nil {
+		l.errs[errorKind(err)]++
+		return
+	}
+	l.statuses[resp.StatusCode]++
+	if m := titleRE.FindSubmatch(page); m != nil {
+		l.titles[releaseOf(string(m[1]))]++
+	}
+}
+
+// releaseOf names the release that served a page from its title: the
+// derived releases put "Blog <tag>" in it (testdata/shim), v1 has the
+// compose file's "Blog".
+func releaseOf(title string) string {
+	if i := strings.LastIndex(title, "Blog "); i >= 0 {
+		return title[i+len("Blog "):]
+	}
+	return "v1"
+}
+
+// errorKind shortens a client error to what went wrong on the socket.
+func errorKind(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return s
+}
+
+// result is what the readers saw.
+type result struct {
+	total, failed, resent int
+	statuses              map[int]int
+	errs                  map[string]int
+	titles                map[string]int
+}
+
+// stop stops the readers, logs the counts (the run log shows them for every
+// cut-over) and returns them.
+func (l *load) stop(during string) result {
+	l.t.Helper()
+	l.cancel()
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := result{total: l.total, resent: l.resent, statuses: l.statuses, errs: l.errs, titles: l.titles}
+	for code, n := range l.statuses {
+		if code != http.StatusOK {
+			r.failed += n
+		}
+	}
+	for _, n := range l.errs {
+		r.failed += n
+	}
+	l.t.Logf("load %s: %d requests, %d failed; statuses %s; socket errors %s; resent on a closed kept-alive connection %d; served by %s",
+		during, r.total, r.failed, counts(r.statuses), counts(r.errs), r.resent, counts(r.titles))
+	return r
+}
+
+// mustNotFail stops the readers and fails the test if any request failed,
+// or if too few were sent to prove anything.
+func (l *load) mustNotFail(during string) result {
+	l.t.Helper()
+	r := l.stop(during)
+	if r.total < 100 {
+		l.t.Errorf("only %d requests %s; the load proves little", r.total, during)
+	}
+	if r.failed > 0 {
+		l.t.Errorf("%d of %d requests failed %s", r.failed, r.total, during)
+	}
+	return r
+}
+
+func counts[K comparable](m map[K]int) string {
+	var parts []string
+	for k, n := range m {
+		parts = append(parts, fmt.Sprintf("%v=%d", k, n))
+	}
+	slices.Sort(parts)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
