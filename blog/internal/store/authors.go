@@ -36,7 +36,7 @@ func (s *Store) SaveAuthor(ctx context.Context, a Author) (Author, error) {
 		_, err = s.db.NewInsert().Model(&a).Returning("id").Exec(ctx)
 	}
 	if err != nil {
-		return Author{}, fmt.Errorf("save author: %w", err)
+		return Author{}, fmt.Errorf("save author: %w", uniqueViolation(err))
 	}
 	return a, nil
 }

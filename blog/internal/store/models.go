@@ -56,7 +56,18 @@ type Post struct {
 	PublishedAt    *time.Time `bun:",nullzero"`
 	CreatedAt      time.Time  `bun:",notnull"`
 	UpdatedAt      time.Time  `bun:",notnull"`
-	Tags           []Tag      `bun:"m2m:post_tags,join:Post=Tag"`
+	// Version counts saves; an edit names the version it started from.
+	Version int64 `bun:",notnull"`
+	Tags    []Tag `bun:"m2m:post_tags,join:Post=Tag"`
+}
+
+// PostRedirect keeps an old slug of a published post working.
+type PostRedirect struct {
+	bun.BaseModel `bun:"table:post_redirects"`
+
+	OldSlug   string    `bun:",pk"`
+	PostID    int64     `bun:",notnull"`
+	CreatedAt time.Time `bun:",notnull"`
 }
 
 // Tag groups posts; Slug is its URL segment.

@@ -28,6 +28,11 @@ type PostForm struct {
 	Title, Slug, Body, Tags, Status, PublishAt string
 	Errors                                     Errors
 	Preview                                    string // rendered HTML of Body
+	// Version is the post's version the form was made from.
+	Version int64
+	// Theirs is the post as someone else saved it meanwhile, shown when the
+	// author's save was refused as stale.
+	Theirs *store.Post
 }
 
 // Dashboard is an author's overview: their drafts, scheduled and

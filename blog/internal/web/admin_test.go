@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -224,7 +225,7 @@ func TestPostEditor(t *testing.T) {
 				t.Errorf("duplicate slug: %d", resp.StatusCode)
 			}
 			// Scheduled: saved, invisible until its time.
-			resp, _ = f.send(c, http.MethodPost, "/admin/posts", url.Values{"title": {"Later"}, "body": {"soon"}, "status": {"published"}, "publish_at": {"2099-01-01T09:00"}})
+			resp, _ = f.send(c, http.MethodPost, "/admin/posts", url.Values{"title": {"Later"}, "body": {"soon"}, "status": {"published"}, "publish_at": {time.Now().AddDate(1, 0, 0).Format("2006-01-02T15:04")}})
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("scheduled: %d", resp.StatusCode)
 			}
@@ -259,7 +260,7 @@ func TestPostEditor(t *testing.T) {
 			if v, _ := parse(t, body).Find("#tags").Attr("value"); resp.StatusCode != 200 || v != "Go, New Tag" {
 				t.Errorf("edit form: %d tags %q", resp.StatusCode, v)
 			}
-			edit := url.Values{"title": {"Fresh Ideas, Revised"}, "slug": {"fresh-ideas"}, "body": {"Changed."}, "tags": {"Go"}, "status": {"published"}}
+			edit := url.Values{"title": {"Fresh Ideas, Revised"}, "slug": {"fresh-ideas"}, "body": {"Changed."}, "tags": {"Go"}, "status": {"published"}, "version": {itoa(mine.Version)}}
 			if r := f.postWith(c, "/admin/posts/"+id, edit); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("update: %d", r.StatusCode)
 			}

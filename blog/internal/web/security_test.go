@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
 )
@@ -269,6 +271,194 @@ func TestPostBodyBounded(t *testing.T) {
 		}
 		if _, err := f.store.PostBySlug(context.Background(), "big"); err == nil {
 			t.Error("a refused post was saved")
+		}
+	})
+}
+
+// editForm is what the editor of post id holds when opened now.
+func (f *fixture) editForm(c *http.Client, id int64) url.Values {
+	f.t.Helper()
+	r, body := f.send(c, http.MethodGet, "/admin/posts/"+itoa(id)+"/edit", nil)
+	if r.StatusCode != http.StatusOK {
+		f.t.Fatalf("open the editor of post %d: %d", id, r.StatusCode)
+	}
+	doc := parse(f.t.(*testing.T), body)
+	form := url.Values{}
+	doc.Find("[data-testid=post-form] input, [data-testid=post-form] textarea").Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		typ, _ := s.Attr("type")
+		if name == "" || typ == "submit" || (typ == "radio" && s.AttrOr("checked", "-") == "-") {
+			return
+		}
+		if goquery.NodeName(s) == "textarea" {
+			form.Set(name, s.Text())
+		} else {
+			form.Set(name, s.AttrOr("value", ""))
+		}
+	})
+	return form
+}
+
+// TestStaleAndDeletedEdits: saving a form opened before someone else saved
+// the post is a 409 that keeps the author's text and shows the other
+// version; saving again replaces it knowingly. Saving a post deleted
+// meanwhile is a 404 that keeps the text in a form that creates a post.
+func TestStaleAndDeletedEdits(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		past := time.Now().Add(-time.Hour)
+		p := f.createPost(writer, "Shared draft", store.StatusPublished, &past)
+		c := f.signedIn("writer@example.com")
+		tabA, tabB := f.editForm(c, p.ID), f.editForm(c, p.ID)
+		if tabA.Get("version") == "" {
+			t.Fatal("the editor carries no version")
+		}
+		tabA.Set("body", "Text from tab A.")
+		if r := f.postWith(c, "/admin/posts/"+itoa(p.ID), tabA); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first save: %d", r.StatusCode)
+		}
+		tabB.Set("body", "Text from tab B, which must not be lost.")
+		r, body := f.send(c, http.MethodPost, "/admin/posts/"+itoa(p.ID), tabB)
+		doc := parse(t, body)
+		if r.StatusCode != http.StatusConflict || doc.Find("#body").Text() != tabB.Get("body") ||
+			!strings.Contains(doc.Find("[data-testid=theirs]").Text(), "Text from tab A.") || doc.Find("[data-testid=form-error]").Length() != 1 {
+			t.Fatalf("stale save: %d, want 409 with B's text kept and A's shown", r.StatusCode)
+		}
+		if got, _ := f.store.PostByID(context.Background(), p.ID); got.Body != "Text from tab A." {
+			t.Fatalf("the stale save overwrote the post: %q", got.Body)
+		}
+		newVersion, _ := doc.Find("input[name=version]").Attr("value")
+		tabB.Set("version", newVersion)
+		if r := f.postWith(c, "/admin/posts/"+itoa(p.ID), tabB); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving again after the conflict: %d", r.StatusCode)
+		}
+		for _, version := range []string{"", "x"} { // no version: refused, not a blind overwrite
+			tabB.Set("version", version)
+			if r := f.postWith(c, "/admin/posts/"+itoa(p.ID), tabB); r.StatusCode != http.StatusConflict {
+				t.Errorf("version %q: %d, want 409", version, r.StatusCode)
+			}
+		}
+
+		tabC := f.editForm(c, p.ID)
+		if r := f.postWith(c, "/admin/posts/"+itoa(p.ID)+"/delete", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatal("delete")
+		}
+		tabC.Set("body", "Written while it was deleted.")
+		r, body = f.send(c, http.MethodPost, "/admin/posts/"+itoa(p.ID), tabC)
+		doc = parse(t, body)
+		if action, _ := doc.Find("[data-testid=post-form]").Attr("action"); r.StatusCode != http.StatusNotFound ||
+			doc.Find("#body").Text() != tabC.Get("body") || action != "/admin/posts" {
+			t.Errorf("saving a deleted post: %d, action %q, want 404 with the text kept in a create form", r.StatusCode, action)
+		}
+	})
+}
+
+// TestSlugChangeAndPublishDate: a published post's old slug answers 301 to
+// the new one (feeds and the sitemap name only the new one); saving without
+// a publish time, or with the minute the editor showed, keeps the date; a
+// date outside the sane range is a 422.
+func TestSlugChangeAndPublishDate(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		published := time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second).Add(-17 * time.Second)
+		p := f.createPost(writer, "Old name", store.StatusPublished, &published)
+		c := f.signedIn("writer@example.com")
+
+		form := f.editForm(c, p.ID)
+		form.Set("slug", "new-name")
+		if r := f.postWith(c, "/admin/posts/"+itoa(p.ID), form); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("rename: %d", r.StatusCode)
+		}
+		r, _ := f.get("/posts/old-name")
+		if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/posts/new-name" {
+			t.Errorf("old slug: %d to %q, want 301 to /posts/new-name", r.StatusCode, r.Header.Get("Location"))
+		}
+		f.page("/posts/new-name", 200)
+		for _, path := range []string{"/feed.atom", "/feed.rss", "/sitemap.xml"} {
+			_, body := f.get(path)
+			if !strings.Contains(body, "/posts/new-name") || strings.Contains(body, "/posts/old-name") {
+				t.Errorf("%s does not name only the new slug", path)
+			}
+		}
+		got, _ := f.store.PostByID(context.Background(), p.ID)
+		if got.PublishedAt == nil || !got.PublishedAt.Equal(published) {
+			t.Errorf("publish time after an edit with the editor's minute: %v, want %v", got.PublishedAt, published)
+		}
+		form = f.editForm(c, p.ID)
+		form.Set("publish_at", "")
+		form.Set("slug", "old-name") // taking the old slug back ends its redirect
+		if r := f.postWith(c, "/admin/posts/"+itoa(p.ID), form); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("edit without a publish time: %d", r.StatusCode)
+		}
+		got, _ = f.store.PostByID(context.Background(), p.ID)
+		if got.PublishedAt == nil || !got.PublishedAt.Equal(published) {
+			t.Errorf("publish time after an edit without one: %v, want %v", got.PublishedAt, published)
+		}
+		f.page("/posts/old-name", 200)
+		if r, _ := f.get("/posts/new-name"); r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/posts/old-name" {
+			t.Errorf("the second old slug: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+
+		for _, at := range []string{"0202-01-01T00:00", "1969-12-31T23:59", "9999-12-31T23:59", time.Now().AddDate(11, 0, 0).Format("2006-01-02T15:04")} {
+			r, body := f.send(c, http.MethodPost, "/admin/posts", url.Values{"title": {"Dated " + at}, "body": {"b"}, "status": {"published"}, "publish_at": {at}})
+			if r.StatusCode != http.StatusUnprocessableEntity || parse(t, body).Find("[data-testid=publish_at-error]").Length() != 1 {
+				t.Errorf("publish_at %s: %d, want 422 on the field", at, r.StatusCode)
+			}
+		}
+	})
+}
+
+// TestConcurrentSameSlug: two authors saving a new post with the same slug
+// at the same moment: one 303, one 422 that keeps the input (a unique
+// violation on PostgreSQL was a 500 and lost the post). Two posts bringing
+// the same new tag at once both save.
+func TestConcurrentSameSlug(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("one@example.com", store.RoleAuthor)
+		f.author("two@example.com", store.RoleAuthor)
+		clients := []*http.Client{f.signedIn("one@example.com"), f.signedIn("two@example.com")}
+		for round := range 5 {
+			slug := fmt.Sprintf("race-%d", round)
+			type answer struct {
+				status int
+				title  string
+			}
+			answers := make(chan answer, 2)
+			start := make(chan struct{})
+			for i, c := range clients {
+				go func() {
+					<-start
+					title := fmt.Sprintf("Race %d by %d", round, i)
+					r, body := f.send(c, http.MethodPost, "/admin/posts", url.Values{
+						"title": {title}, "slug": {slug}, "body": {"b"}, "status": {"draft"}, "tags": {fmt.Sprintf("Fresh tag %d", round)},
+					})
+					kept, _ := parse(t, body).Find("#title").Attr("value")
+					if r.StatusCode != http.StatusUnprocessableEntity {
+						kept = title
+					}
+					answers <- answer{r.StatusCode, kept}
+				}()
+			}
+			close(start)
+			a, b := <-answers, <-answers
+			if a.status > b.status {
+				a, b = b, a
+			}
+			if a.status != http.StatusSeeOther || b.status != http.StatusUnprocessableEntity || !strings.HasPrefix(b.title, "Race ") {
+				t.Errorf("round %d: %d and %d (kept %q), want one 303 and one 422 with the input kept", round, a.status, b.status, b.title)
+			}
+		}
+		// Different slugs, one new tag, at once: both saved.
+		done := make(chan int, 2)
+		for i, c := range clients {
+			go func() {
+				done <- f.postWith(c, "/admin/posts", url.Values{
+					"title": {fmt.Sprintf("Tagged %d", i)}, "body": {"b"}, "status": {"draft"}, "tags": {"Brand new"},
+				}).StatusCode
+			}()
+		}
+		if a, b := <-done, <-done; a != http.StatusSeeOther || b != http.StatusSeeOther {
+			t.Errorf("two posts with one new tag: %d and %d, want both 303", a, b)
 		}
 	})
 }
