@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,30 +125,63 @@ func (s *Server) handleLoginForm() http.Handler {
 	})
 }
 
+// Sign-in throttling: failed attempts count per client (IPv4 address or
+// IPv6 /64) and per account, each in its own window, so that neither many
+// addresses against one account nor one address against many accounts
+// guesses freely. Successful sign-ins do not count; windows expire, so no
+// account is ever locked out for good.
+const (
+	loginWindow         = 15 * time.Minute
+	loginFailsPerClient = 20
+	loginFailsPerAcct   = 10
+	limiterKeys         = 50_000 // per limiter: a few MB at most
+)
+
+// accountKey is the per-account throttling key: a fixed-size hash of the
+// normalised email, whatever was typed.
+func accountKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
+}
+
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		email := strings.TrimSpace(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
 		next := r.PostFormValue("next")
-		if !s.loginLimit.allow(s.clientIP(r)) {
-			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
-				"Too many sign-in attempts from your address. Wait a few minutes and try again.")))
-			return
-		}
 		if email == "" || password == "" {
 			s.write(w, r, http.StatusUnprocessableEntity, views.Login(s.loginPage(r, email, next, "Enter your email and password.")))
 			return
 		}
+		ip := s.clientIP(r)
+		client, account := clientKey(ip), accountKey(email)
+		waitClient, byClient := s.loginClients.blocked(client)
+		waitAccount, byAccount := s.loginAccounts.blocked(account)
+		if byClient || byAccount {
+			wait, by := waitClient, "client"
+			if byAccount {
+				wait, by = max(waitClient, waitAccount), "account"
+			}
+			s.log.Warn("sign-in throttled", "event", "login_throttled", "by", by, "ip", ip, "email", email)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
+				fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again.", int(math.Ceil(wait.Minutes()))))))
+			return
+		}
 		a, err := s.store.AuthorByEmail(r.Context(), email)
+		reason := "wrong password"
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			_ = auth.CheckPassword(dummyHash, password)
-			err = auth.ErrWrongPassword
+			err, reason = auth.ErrWrongPassword, "unknown email"
 		case err == nil:
 			err = auth.CheckPassword(a.PasswordHash, password)
 		}
 		if errors.Is(err, auth.ErrWrongPassword) {
+			s.loginClients.add(client)
+			s.loginAccounts.add(account)
+			s.log.Warn("sign-in failed", "event", "login_failed", "reason", reason, "ip", ip, "email", email)
 			s.write(w, r, http.StatusUnauthorized, views.Login(s.loginPage(r, email, next, "That email and password do not match an author.")))
 			return
 		}
@@ -153,6 +189,7 @@ func (s *Server) handleLogin() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		s.loginAccounts.reset(account)
 		buf := make([]byte, 32)
 		_, _ = rand.Read(buf)
 		token := base64.RawURLEncoding.EncodeToString(buf)
@@ -164,7 +201,7 @@ func (s *Server) handleLogin() http.Handler {
 			Name: s.sessionCookie(), Value: token, Path: "/", MaxAge: int(sessionTTL.Seconds()),
 			HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 		})
-		s.log.Info("signed in", "author", a.Email, "ip", s.clientIP(r))
+		s.log.Info("signed in", "event", "login_succeeded", "author", a.Email, "ip", ip)
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -136,7 +137,9 @@ func (s *Server) handleComment() http.Handler {
 			answer(http.StatusUnprocessableEntity)
 			return
 		}
-		if !s.commentLimit.allow(s.clientIP(r)) {
+		if wait, ok := s.commentLimit.allow(clientKey(s.clientIP(r))); !ok {
+			s.log.Warn("comment throttled", "event", "comment_throttled", "ip", s.clientIP(r))
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			form.Errors = views.Errors{"form": "You have sent many comments in a short time. Wait a few minutes and send it again."}
 			answer(http.StatusTooManyRequests)
 			return

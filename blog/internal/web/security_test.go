@@ -462,3 +462,71 @@ func TestConcurrentSameSlug(t *testing.T) {
 		}
 	})
 }
+
+// throttledBlog is the fixture behind a trusted local proxy, so that a
+// test can sign in from any address with X-Forwarded-For.
+func throttledBlog(t *testing.T, db storetest.DB) *fixture {
+	return newFixture(t, db, map[string]string{"BLOG_SECRET_KEY": strings.Repeat("k", 32), "BLOG_TRUSTED_PROXIES": "127.0.0.0/8,::1/128"})
+}
+
+func (f *fixture) signIn(from, email, pass string) *http.Response {
+	f.t.Helper()
+	r, _ := f.send(f.client, http.MethodPost, "/login", url.Values{"email": {email}, "password": {pass}}, "X-Forwarded-For", from)
+	return r
+}
+
+// TestSignInThrottling: failures count per account and per client (IPv6
+// by /64), 429 with Retry-After; successes do not count; every failure and
+// refusal is a security event in the log.
+func TestSignInThrottling(t *testing.T) {
+	for _, db := range storetest.Each(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			f := throttledBlog(t, db)
+			f.author("ada@example.com", store.RoleAdmin)
+			f.author("bob@example.com", store.RoleAuthor)
+
+			// 15 addresses, one account: throttled after 10, the right
+			// password included, until the window ends.
+			var statuses []int
+			for i := range 15 {
+				statuses = append(statuses, f.signIn(fmt.Sprintf("203.0.113.%d", i+1), "ada@example.com", "wrong password "+itoa(int64(i))).StatusCode)
+			}
+			if statuses[0] != http.StatusUnauthorized || statuses[9] != http.StatusUnauthorized || statuses[10] != http.StatusTooManyRequests || statuses[14] != http.StatusTooManyRequests {
+				t.Errorf("15 addresses against one account: %v, want 401 ×10 then 429", statuses)
+			}
+			r := f.signIn("198.51.100.7", "ADA@example.com", password)
+			if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.Header.Get("Retry-After") == "0" {
+				t.Errorf("the account's own password while throttled: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+			}
+			if r := f.signIn("198.51.100.7", "bob@example.com", password); r.StatusCode != http.StatusSeeOther {
+				t.Errorf("another account from a fresh address: %d", r.StatusCode)
+			}
+
+			// One IPv6 /64, many addresses and accounts: throttled after 20.
+			statuses = nil
+			for i := range 22 {
+				statuses = append(statuses, f.signIn(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("nobody%d@example.com", i), "guess").StatusCode)
+			}
+			if statuses[19] != http.StatusUnauthorized || statuses[20] != http.StatusTooManyRequests {
+				t.Errorf("one /64: %v, want 401 ×20 then 429", statuses)
+			}
+			if r := f.signIn("2001:db8:1:3::1", "bob@example.com", password); r.StatusCode != http.StatusSeeOther {
+				t.Errorf("the neighbouring /64: %d", r.StatusCode)
+			}
+
+			// Successes never count.
+			for i := range 25 {
+				if r := f.signIn("192.0.2.1", "bob@example.com", password); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("successful sign-in %d from one address: %d", i+1, r.StatusCode)
+				}
+			}
+
+			logs := f.logs.String()
+			for _, want := range []string{"event=login_failed", "event=login_throttled", "event=login_succeeded", "reason=\"unknown email\""} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("the log has no %s", want)
+				}
+			}
+		})
+	}
+}

@@ -54,18 +54,20 @@ type Server struct {
 	draining atomic.Bool
 	handler  http.Handler
 
-	loginLimit   *limiter // sign-in attempts per client IP
-	commentLimit *limiter // comments per client IP
-	previews     *previewGate
+	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
+	loginAccounts *limiter // failed sign-ins per account
+	commentLimit  *limiter // comments per client IP (IPv6: /64)
+	previews      *previewGate
 }
 
 // NewServer builds the blog's HTTP handler.
 func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log, assets: assets,
-		loginLimit:   newLimiter(10, 10*time.Minute),
-		commentLimit: newLimiter(5, 10*time.Minute),
-		previews:     newPreviewGate(),
+		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
+		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
+		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
+		previews:      newPreviewGate(),
 	}
 	s.handler = s.routes()
 	return s

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +32,25 @@ type fixture struct {
 	web    *web.Server
 	store  *store.Store
 	client *http.Client
+	logs   *syncBuffer // what the server logged, for security-event checks
+}
+
+// syncBuffer is a log destination that handlers write to concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // newFixture is a blog with the fixed content of seed.
@@ -54,11 +73,12 @@ func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	w := web.NewServer(cfg, st, log, assets)
 	srv := httptest.NewServer(w)
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, srv: srv, web: w, store: st, client: &http.Client{
+	f := &fixture{t: t, srv: srv, web: w, store: st, logs: logs, client: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	return f
