@@ -35,6 +35,8 @@ type Author struct {
 	PasswordHash string    `bun:",notnull"`
 	Role         string    `bun:",notnull"`
 	CreatedAt    time.Time `bun:",notnull"`
+	// DisabledAt is set while an admin has disabled the author.
+	DisabledAt *time.Time `bun:",nullzero"`
 }
 
 // Post is one article. HTML, Text, Excerpt and ReadingMinutes are derived
@@ -107,8 +109,11 @@ type Comment struct {
 type Session struct {
 	bun.BaseModel `bun:"table:sessions"`
 
-	ID        string    `bun:",pk"`
-	AuthorID  int64     `bun:",notnull"`
-	CreatedAt time.Time `bun:",notnull"`
-	ExpiresAt time.Time `bun:",notnull"`
+	ID         string     `bun:",pk"`
+	AuthorID   int64      `bun:",notnull"`
+	CreatedAt  time.Time  `bun:",notnull"`
+	ExpiresAt  time.Time  `bun:",notnull"`
+	LastSeenAt *time.Time `bun:",nullzero"`
+	IP         string     `bun:"ip,notnull"`
+	UserAgent  string     `bun:",notnull"`
 }

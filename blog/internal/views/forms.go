@@ -81,6 +81,23 @@ type AuthorsPage struct {
 	Notice            string
 }
 
+// AccountPage is the signed-in author's own sessions and password form.
+type AccountPage struct {
+	Site     Site
+	Meta     Meta
+	Author   store.Author
+	Sessions []SessionRow
+	Errors   Errors
+	Notice   string
+}
+
+// SessionRow is one of the author's sessions.
+type SessionRow struct {
+	Handle  string // names the session in the URL that ends it
+	Current bool   // the session showing the page
+	store.Session
+}
+
 // CommentForm is the comment form on a post page.
 type CommentForm struct {
 	Slug                string

@@ -20,8 +20,12 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
 
-// sessionTTL is how long a sign-in lasts.
-const sessionTTL = 30 * 24 * time.Hour
+// A sign-in lasts sessionTTL at most, and ends sooner when unused for
+// SessionIdle; the server also deletes such sessions (run.go).
+const (
+	sessionTTL  = 30 * 24 * time.Hour
+	SessionIdle = 12 * time.Hour
+)
 
 // dummyHash is compared against when an email is unknown, so that a wrong
 // email takes as long as a wrong password and does not reveal who exists.
@@ -67,7 +71,7 @@ func (s *Server) requireAuthor(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		if c, err := r.Cookie(s.sessionCookie()); err == nil && c.Value != "" {
 			id := sessionID(c.Value)
-			a, err := s.store.SessionAuthor(r.Context(), id)
+			a, err := s.store.SessionAuthor(r.Context(), id, SessionIdle)
 			if err == nil {
 				ctx := context.WithValue(context.WithValue(r.Context(), authorKey{}, a), sessionKey{}, id)
 				next.ServeHTTP(w, r.WithContext(ctx))
@@ -175,6 +179,11 @@ func (s *Server) handleLogin() http.Handler {
 		case errors.Is(err, store.ErrNotFound):
 			_ = auth.CheckPassword(dummyHash, password)
 			err, reason = auth.ErrWrongPassword, "unknown email"
+		case err == nil && a.DisabledAt != nil:
+			// Answered as a wrong password, after as long, so that the form
+			// does not tell who is disabled.
+			_ = auth.CheckPassword(dummyHash, password)
+			err, reason = auth.ErrWrongPassword, "author disabled"
 		case err == nil:
 			err = auth.CheckPassword(a.PasswordHash, password)
 		}
@@ -193,7 +202,12 @@ func (s *Server) handleLogin() http.Handler {
 		buf := make([]byte, 32)
 		_, _ = rand.Read(buf)
 		token := base64.RawURLEncoding.EncodeToString(buf)
-		if err := s.store.CreateSession(r.Context(), sessionID(token), a.ID, sessionTTL); err != nil {
+		ua := r.UserAgent()
+		if len(ua) > 200 {
+			ua = ua[:200]
+		}
+		sess := store.Session{ID: sessionID(token), AuthorID: a.ID, IP: ip, UserAgent: strings.ToValidUTF8(ua, "")}
+		if err := s.store.CreateSession(r.Context(), sess, sessionTTL); err != nil {
 			s.fail(w, r, err)
 			return
 		}

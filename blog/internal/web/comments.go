@@ -156,11 +156,20 @@ func (s *Server) handleComment() http.Handler {
 
 // idParam reads a numeric {id} from the path; anything else is not found.
 func idParam(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
+	id := parseID(r.PathValue("id"))
+	if id == 0 {
 		return 0, fmt.Errorf("id %q: %w", r.PathValue("id"), store.ErrNotFound)
 	}
 	return id, nil
+}
+
+// parseID is a positive id, or 0.
+func parseID(v string) int64 {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0
+	}
+	return id
 }
 
 // moderationNotices are the messages a moderation redirect may show.

@@ -40,6 +40,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/comments/{id}/delete", author(s.handleModerate("deleted", s.store.DeleteComment)))
 	mux.Handle("GET /admin/authors", author(s.requireAdmin(s.handleAuthors())))
 	mux.Handle("POST /admin/authors", author(s.requireAdmin(s.handleSaveAuthor())))
+	mux.Handle("POST /admin/authors/{id}/disable", author(s.requireAdmin(s.handleAuthorAction("disabled"))))
+	mux.Handle("POST /admin/authors/{id}/enable", author(s.requireAdmin(s.handleAuthorAction("enabled"))))
+	mux.Handle("POST /admin/authors/{id}/delete", author(s.requireAdmin(s.handleAuthorAction("deleted"))))
+	mux.Handle("GET /admin/account", author(s.handleAccount()))
+	mux.Handle("POST /admin/account/password", author(s.handleChangePassword()))
+	mux.Handle("POST /admin/account/sessions/{handle}/delete", author(s.handleEndSession()))
+	mux.Handle("POST /admin/account/sessions/others/delete", author(s.handleEndOtherSessions()))
 
 	mux.Handle("/", s.handleNotFound())
 

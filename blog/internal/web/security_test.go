@@ -13,6 +13,7 @@ import (
 
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
+	"github.com/blogstack/blogstack/blog/internal/web"
 )
 
 // eachHTTPBlog runs a test on the fixture over plain http (the test client
@@ -529,4 +530,147 @@ func TestSignInThrottling(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDisableEnableDeleteAuthors: a disabled author's open session ends at
+// once and they cannot sign in, their posts stay; enabled, they can again.
+// An author with posts is deleted only by handing the posts over.
+func TestDisableEnableDeleteAuthors(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		ada := f.author("ada@example.com", store.RoleAdmin)
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		idle := f.author("idle@example.com", store.RoleAuthor)
+		past := time.Now().Add(-time.Hour)
+		p := f.createPost(writer, "Writer post", store.StatusPublished, &past)
+		admin, w := f.signedIn("ada@example.com"), f.signedIn("writer@example.com")
+
+		if r := f.postWith(admin, "/admin/authors/"+itoa(writer.ID)+"/disable", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("disable: %d", r.StatusCode)
+		}
+		if r, _ := f.send(w, http.MethodGet, "/admin", nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+			t.Errorf("the disabled author's open session: %d to %q, want a redirect to sign in", r.StatusCode, r.Header.Get("Location"))
+		}
+		if r, _ := f.send(w, http.MethodPost, "/admin/preview", url.Values{"body": {"x"}}, "HX-Request", "true"); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the disabled author's htmx request: %d, want 401", r.StatusCode)
+		}
+		if r, _ := f.send(f.client, http.MethodPost, "/login", url.Values{"email": {"writer@example.com"}, "password": {password}}); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a disabled author signs in: %d, want 401", r.StatusCode)
+		}
+		f.page("/posts/writer-post", 200) // the posts stay
+		_, body := f.send(admin, http.MethodGet, "/admin/authors", nil)
+		if parse(t, body).Find("#author-"+itoa(writer.ID)+" [data-testid=disabled]").Length() != 1 {
+			t.Error("the authors page does not mark the author disabled")
+		}
+		if r := f.postWith(admin, "/admin/authors/"+itoa(writer.ID)+"/enable", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("enable: %d", r.StatusCode)
+		}
+		f.signedIn("writer@example.com")
+
+		// Deleting: never oneself; with posts only by handing them over.
+		if r := f.postWith(admin, "/admin/authors/"+itoa(ada.ID)+"/delete", nil); r.StatusCode != http.StatusConflict {
+			t.Errorf("an admin deletes themselves: %d, want 409", r.StatusCode)
+		}
+		if r := f.postWith(admin, "/admin/authors/"+itoa(writer.ID)+"/delete", nil); r.StatusCode != http.StatusConflict {
+			t.Errorf("deleting an author with posts without an heir: %d, want 409", r.StatusCode)
+		}
+		if r := f.postWith(admin, "/admin/authors/"+itoa(writer.ID)+"/delete", url.Values{"heir": {itoa(ada.ID)}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("deleting with an heir: %d", r.StatusCode)
+		}
+		if got, err := f.store.PostByID(ctx, p.ID); err != nil || got.AuthorID != ada.ID {
+			t.Errorf("the post after its author's deletion: author %d, %v; want Ada's", got.AuthorID, err)
+		}
+		if _, err := f.store.AuthorByEmail(ctx, "writer@example.com"); err == nil {
+			t.Error("the deleted author is still there")
+		}
+		if r := f.postWith(admin, "/admin/authors/"+itoa(idle.ID)+"/delete", nil); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("deleting an author without posts: %d", r.StatusCode)
+		}
+		if r := f.postWith(admin, "/admin/authors/999999/disable", nil); r.StatusCode != http.StatusNotFound {
+			t.Errorf("disabling a missing author: %d", r.StatusCode)
+		}
+	})
+}
+
+// TestPasswordChangeAndSessions: changing one's password needs the old one
+// and a strong new one, and ends every other session; an admin's or the
+// CLI's change (saving an existing email) ends all of them; an author sees
+// and ends their other sessions; an idle session ends, and the sweep
+// deletes it.
+func TestPasswordChangeAndSessions(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.author("ada@example.com", store.RoleAdmin)
+		writer := f.author("writer@example.com", store.RoleAuthor)
+		one, two := f.signedIn("writer@example.com"), f.signedIn("writer@example.com")
+		alive := func(c *http.Client) bool {
+			r, _ := f.send(c, http.MethodGet, "/admin", nil)
+			return r.StatusCode == http.StatusOK
+		}
+
+		r, body := f.send(one, http.MethodGet, "/admin/account", nil)
+		doc := parse(t, body)
+		if n := doc.Find("[data-testid=session]").Length(); r.StatusCode != http.StatusOK || n != 2 || doc.Find("[data-testid=end-session]").Length() != 1 {
+			t.Fatalf("the account page lists %d sessions, want 2 with one to end", n)
+		}
+		end, _ := doc.Find("[data-testid=session] form").Attr("action")
+		if r := f.postWith(f.signedIn("ada@example.com"), end, nil); r.StatusCode != http.StatusNotFound {
+			t.Errorf("another author ends the writer's session: %d, want 404", r.StatusCode)
+		}
+		if r := f.postWith(one, end, nil); r.StatusCode != http.StatusSeeOther || alive(two) || !alive(one) {
+			t.Errorf("ending the other session: %d, other alive %v", r.StatusCode, alive(two))
+		}
+		two = f.signedIn("writer@example.com")
+		if r := f.postWith(one, "/admin/account/sessions/others/delete", nil); r.StatusCode != http.StatusSeeOther || alive(two) || !alive(one) {
+			t.Errorf("signing out everywhere else: %d", r.StatusCode)
+		}
+
+		two = f.signedIn("writer@example.com")
+		const newPassword = "violet tram cactus"
+		for _, c := range []struct{ current, next, field string }{
+			{"wrong current password", newPassword, "current_password"},
+			{password, "Password2024!", "new_password"},
+			{password, "short", "new_password"},
+		} {
+			r, body := f.send(one, http.MethodPost, "/admin/account/password", url.Values{"current_password": {c.current}, "new_password": {c.next}})
+			if r.StatusCode != http.StatusUnprocessableEntity || parse(t, body).Find("[data-testid="+c.field+"-error]").Length() != 1 {
+				t.Errorf("password change %q -> %q: %d, want 422 on %s", c.current, c.next, r.StatusCode, c.field)
+			}
+		}
+		if r := f.postWith(one, "/admin/account/password", url.Values{"current_password": {password}, "new_password": {newPassword}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("password change: %d", r.StatusCode)
+		}
+		if alive(two) || !alive(one) {
+			t.Errorf("after a password change: other session alive %v, this one %v", alive(two), alive(one))
+		}
+		if r := f.signIn("192.0.2.9", "writer@example.com", password); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the old password: %d", r.StatusCode)
+		}
+		if r := f.signIn("192.0.2.9", "writer@example.com", newPassword); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the new password: %d", r.StatusCode)
+		}
+
+		// An admin (or `blog user create`) saving the author ends every session.
+		admin := f.signedIn("ada@example.com")
+		if r := f.postWith(admin, "/admin/authors", url.Values{"email": {"writer@example.com"}, "name": {"Writer"}, "role": {"author"}, "password": {password}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("an admin resets the password: %d", r.StatusCode)
+		}
+		if alive(one) {
+			t.Error("the writer's session survived an admin's password reset")
+		}
+
+		// Idle for longer than the idle timeout: signed out, then swept.
+		one = f.signedIn("writer@example.com")
+		f.store.Now = func() time.Time { return time.Now().Add(web.SessionIdle + time.Minute) }
+		defer func() { f.store.Now = time.Now }()
+		if alive(one) {
+			t.Error("an idle session still works")
+		}
+		if n, err := f.store.DeleteExpiredSessions(ctx, web.SessionIdle); err != nil || n == 0 {
+			t.Errorf("the sweep deleted %d sessions (%v), want the idle ones", n, err)
+		}
+		if left, _ := f.store.Sessions(ctx, writer.ID, 365*24*time.Hour); len(left) != 0 {
+			t.Errorf("%d sessions left after the sweep", len(left))
+		}
+	})
 }

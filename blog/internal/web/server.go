@@ -35,9 +35,16 @@ type Store interface {
 	AuthorByEmail(ctx context.Context, email string) (store.Author, error)
 	Authors(ctx context.Context) ([]store.Author, error)
 	SaveAuthor(ctx context.Context, a store.Author) (store.Author, error)
-	CreateSession(ctx context.Context, id string, authorID int64, ttl time.Duration) error
-	SessionAuthor(ctx context.Context, id string) (store.Author, error)
+	AuthorByID(ctx context.Context, id int64) (store.Author, error)
+	SetPassword(ctx context.Context, authorID int64, hash, keep string) error
+	SetDisabled(ctx context.Context, authorID int64, disabled bool) error
+	DeleteAuthor(ctx context.Context, id, heirID int64) error
+	CreateSession(ctx context.Context, sess store.Session, ttl time.Duration) error
+	SessionAuthor(ctx context.Context, id string, idle time.Duration) (store.Author, error)
+	Sessions(ctx context.Context, authorID int64, idle time.Duration) ([]store.Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	DeleteAuthorSession(ctx context.Context, authorID int64, id string) error
+	DeleteSessions(ctx context.Context, authorID int64, keep string) error
 
 	PostByID(ctx context.Context, id int64) (store.Post, error)
 	CreatePost(ctx context.Context, in store.PostInput) (store.Post, error)
