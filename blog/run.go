@@ -183,7 +183,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// sweepSessions deletes expired and idle sessions every ten minutes until
+// sweepSessions deletes expired and idle sessions (and the nonces of
+// expired comment forms) every ten minutes until
 // ctx ends, so that the table holds only live sign-ins even when nobody
 // signs out. Running it on every replica at once is harmless.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
@@ -194,6 +195,9 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 			log.Warn("sweep sessions", "err", err)
 		} else if n > 0 {
 			log.Info("expired sessions deleted", "event", "sessions_expired", "count", n)
+		}
+		if _, err := st.DeleteExpiredNonces(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep comment nonces", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -106,12 +106,27 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: it must parse as a
+// path on this origin (no scheme, host or user, not "//", not "/\\"), and
+// hold no backslash, whitespace or control character anywhere, which
+// browsers strip or turn into "/" and so could read as another host.
+// Anything else becomes /admin.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		return "/admin"
+	const fallback = "/admin"
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || len(next) > 2000 {
+		return fallback
 	}
-	return next
+	for _, r := range next {
+		if r == '\\' || r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return fallback
+	}
+	return u.RequestURI()
 }
 
 func (s *Server) loginPage(r *http.Request, email, next, msg string) views.LoginPage {

@@ -48,10 +48,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/account/sessions/{handle}/delete", author(s.handleEndSession()))
 	mux.Handle("POST /admin/account/sessions/others/delete", author(s.handleEndOtherSessions()))
 
-	mux.Handle("/", s.handleNotFound())
-
 	// Outermost first: every response, including errors and panics, is
 	// logged and carries the security headers; cross-origin form posts
 	// (CSRF) are refused before any handler runs.
-	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(mux))))))
+	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(s.unmatched(mux)))))))
 }

@@ -674,3 +674,111 @@ func TestPasswordChangeAndSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInNextParsed: only a path on this site survives sign-in; a tab,
+// newline or backslash anywhere, another scheme or host, sends to /admin.
+func TestSignInNextParsed(t *testing.T) {
+	f := httpBlog(t, storetest.SQLite(t))
+	f.author("ada@example.com", store.RoleAdmin)
+	for next, want := range map[string]string{
+		"/admin/posts/new":             "/admin/posts/new",
+		"/search?q=go%20db":            "/search?q=go%20db",
+		"/\t/evil.example":             "/admin",
+		"/%09/evil.example":            "/%09/evil.example", // an encoded tab is only text in a path
+		"/\n/evil.example":             "/admin",
+		"/\\evil.example":              "/admin",
+		"/x\\y":                        "/admin",
+		"//evil.example":               "/admin",
+		"https://evil.example/":        "/admin",
+		"javascript:alert(1)":          "/admin",
+		"/ /evil.example":              "/admin",
+		"":                             "/admin",
+		"evil.example":                 "/admin",
+		"/\u0085/evil.example":         "/admin",
+		"/admin?next=//evil.example#x": "/admin?next=//evil.example",
+	} {
+		r, _ := f.send(f.client, http.MethodPost, "/login", url.Values{"email": {"ada@example.com"}, "password": {password}, "next": {next}})
+		if r.StatusCode == http.StatusBadRequest && strings.ContainsRune(next, '\u0085') {
+			continue // refused before sign-in as a control character: also safe
+		}
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Errorf("next=%q: %d to %q, want %q", next, r.StatusCode, r.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestCommentTokens: a form sent within seconds of being served is refused
+// (the per-form nonce and the replay are in testComments); names with
+// invisible direction or zero-width characters, empty once those are
+// taken off, or an author's name however written, are refused.
+func TestCommentTokens(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		f.author("ada@example.com", store.RoleAdmin)
+		if _, err := f.store.SaveAuthor(context.Background(), store.Author{Email: "grace@example.com", Name: "Grace Hopper", PasswordHash: "x", Role: store.RoleAuthor}); err != nil {
+			t.Fatal(err)
+		}
+		token := func() string {
+			v, _ := f.page("/posts/post-03", 200).Find("input[name=token]").Attr("value")
+			return v
+		}
+		f.web.CommentMinFill = time.Hour
+		r, body := f.send(f.client, http.MethodPost, "/posts/post-03/comments", url.Values{"token": {token()}, "name": {"Quick"}, "body": {"fast"}})
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "within seconds") {
+			t.Errorf("a form sent at once: %d, want 422", r.StatusCode)
+		}
+		f.web.CommentMinFill = 0
+		for _, name := range []string{"\u202eevil\u202c", "Ma\u200bllory", "\u200b\u200d", "   ", "grace hopper", "ＧＲＡＣＥ ＨＯＰＰＥＲ", "Gráce  Hopper", "ada"} {
+			r, body := f.send(f.client, http.MethodPost, "/posts/post-03/comments", url.Values{"token": {token()}, "name": {name}, "body": {"hello"}})
+			if r.StatusCode != http.StatusUnprocessableEntity || parse(t, body).Find("[data-testid=comment-name-error]").Length() != 1 {
+				t.Errorf("name %q: %d, want 422 on the name", name, r.StatusCode)
+			}
+		}
+		if r := f.postWith(f.client, "/posts/post-03/comments", url.Values{"token": {token()}, "name": {"Grace H."}, "body": {"hello"}}); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("a plain name: %d", r.StatusCode)
+		}
+	})
+}
+
+// TestMethodNotAllowed: a method a route does not take is 405 with Allow.
+func TestMethodNotAllowed(t *testing.T) {
+	f := httpBlog(t, storetest.SQLite(t))
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodDelete, "/posts/post-01", "GET"},
+		{http.MethodPut, "/admin/posts/1", "POST"},
+		{http.MethodPost, "/feed.atom", "GET"},
+		{http.MethodPost, "/", "GET"},
+		{http.MethodGet, "/logout", "POST"},
+	} {
+		r, _ := f.send(f.client, c.method, c.path, nil)
+		if r.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(r.Header.Get("Allow"), c.allow) {
+			t.Errorf("%s %s: %d, Allow %q; want 405 allowing %s", c.method, c.path, r.StatusCode, r.Header.Get("Allow"), c.allow)
+		}
+	}
+	if r, _ := f.get("/no/such/page"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET of an unknown path: %d", r.StatusCode)
+	}
+}
+
+// TestSnippetMarkersNotForgeable: the private-use characters that mark
+// search matches, typed into a post, highlight nothing.
+func TestSnippetMarkersNotForgeable(t *testing.T) {
+	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
+		a := f.author("ada@example.com", store.RoleAdmin)
+		past := time.Now().Add(-time.Hour)
+		_, err := f.store.CreatePost(context.Background(), store.PostInput{AuthorID: a.ID, Title: "Forged", Slug: "forged", Status: store.StatusPublished, PublishedAt: &past,
+			Body: "zebrafish \uE001</p><b>bold</b>\uE000 fake \uE000highlight\uE001 zebrafish"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := f.get("/search?q=zebrafish")
+		doc := parse(t, body)
+		for _, m := range texts(doc, "mark") {
+			if !strings.EqualFold(m, "zebrafish") {
+				t.Errorf("a forged highlight: <mark>%s</mark>", m)
+			}
+		}
+		if doc.Find("mark").Length() == 0 || doc.Find("b").Length() != 0 {
+			t.Errorf("search snippet: %d marks, %d <b>", doc.Find("mark").Length(), doc.Find("b").Length())
+		}
+	})
+}

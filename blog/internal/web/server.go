@@ -27,6 +27,7 @@ type Store interface {
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
 
 	CreateComment(ctx context.Context, c store.Comment) (store.Comment, error)
+	UseCommentNonce(ctx context.Context, nonce string, expires time.Time) error
 	PendingComments(ctx context.Context, owner int64, limit, offset int) ([]store.PendingComment, int, error)
 	PendingCommentCount(ctx context.Context, owner int64) (int, error)
 	ApproveComment(ctx context.Context, id, owner int64) error
@@ -65,6 +66,10 @@ type Server struct {
 	loginAccounts *limiter // failed sign-ins per account
 	commentLimit  *limiter // comments per client IP (IPv6: /64)
 	previews      *previewGate
+
+	// CommentMinFill is how soon after a comment form was served it may
+	// be sent: people take longer to write. Tests lower it.
+	CommentMinFill time.Duration
 }
 
 // NewServer builds the blog's HTTP handler.
@@ -75,6 +80,8 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *S
 		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
 		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
 		previews:      newPreviewGate(),
+
+		CommentMinFill: 3 * time.Second,
 	}
 	s.handler = s.routes()
 	return s
