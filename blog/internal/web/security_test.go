@@ -684,7 +684,9 @@ func TestSignInNextParsed(t *testing.T) {
 		"/admin/posts/new":             "/admin/posts/new",
 		"/search?q=go%20db":            "/search?q=go%20db",
 		"/\t/evil.example":             "/admin",
-		"/%09/evil.example":            "/%09/evil.example", // an encoded tab is only text in a path
+		"/%09/evil.example":            "/admin",
+		"/%5Cevil.example":             "/admin",
+		"/posts/caf%C3%A9":             "/posts/caf%C3%A9",
 		"/\n/evil.example":             "/admin",
 		"/\\evil.example":              "/admin",
 		"/x\\y":                        "/admin",
