@@ -318,13 +318,14 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 }
 
 // postGone answers an edit of a post that no longer exists (deleted since
-// the form was opened) or that is not the author's: 404, with the author's
-// text kept in a form that saves it as a new post.
+// the form was opened) or that is not the author's: 409, like any save that
+// lost a race, with the author's text kept in a form that saves it as a new
+// post.
 func (s *Server) postGone(w http.ResponseWriter, r *http.Request, form views.PostForm) {
 	form.Version = 0
 	form.Errors = views.Errors{"form": "This post no longer exists: it was deleted after you opened it. " +
 		"Your text is kept below; saving creates a new post."}
-	s.write(w, r, http.StatusNotFound, views.PostEditor(s.editorPage(form, 0)))
+	s.write(w, r, http.StatusConflict, views.PostEditor(s.editorPage(form, 0)))
 }
 
 func (s *Server) handleConfirmDelete() http.Handler {

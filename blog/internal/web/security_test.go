@@ -303,7 +303,7 @@ func (f *fixture) editForm(c *http.Client, id int64) url.Values {
 // TestStaleAndDeletedEdits: saving a form opened before someone else saved
 // the post is a 409 that keeps the author's text and shows the other
 // version; saving again replaces it knowingly. Saving a post deleted
-// meanwhile is a 404 that keeps the text in a form that creates a post.
+// meanwhile is a 409 too, keeping the text in a form that creates a post.
 func TestStaleAndDeletedEdits(t *testing.T) {
 	eachHTTPBlog(t, func(t *testing.T, f *fixture) {
 		writer := f.author("writer@example.com", store.RoleAuthor)
@@ -347,9 +347,9 @@ func TestStaleAndDeletedEdits(t *testing.T) {
 		tabC.Set("body", "Written while it was deleted.")
 		r, body = f.send(c, http.MethodPost, "/admin/posts/"+itoa(p.ID), tabC)
 		doc = parse(t, body)
-		if action, _ := doc.Find("[data-testid=post-form]").Attr("action"); r.StatusCode != http.StatusNotFound ||
+		if action, _ := doc.Find("[data-testid=post-form]").Attr("action"); r.StatusCode != http.StatusConflict ||
 			doc.Find("#body").Text() != tabC.Get("body") || action != "/admin/posts" {
-			t.Errorf("saving a deleted post: %d, action %q, want 404 with the text kept in a create form", r.StatusCode, action)
+			t.Errorf("saving a deleted post: %d, action %q, want 409 with the text kept in a create form", r.StatusCode, action)
 		}
 	})
 }
