@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "database", st.Dialect(), "version", version)
 
+	go sweepSessions(ctx, st, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -180,6 +181,30 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sweepSessions deletes expired and idle sessions (and the nonces of
+// expired comment forms) every ten minutes until
+// ctx ends, so that the table holds only live sign-ins even when nobody
+// signs out. Running it on every replica at once is harmless.
+func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := st.DeleteExpiredSessions(ctx, web.SessionIdle); err != nil && ctx.Err() == nil {
+			log.Warn("sweep sessions", "err", err)
+		} else if n > 0 {
+			log.Info("expired sessions deleted", "event", "sessions_expired", "count", n)
+		}
+		if _, err := st.DeleteExpiredNonces(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep comment nonces", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // bootstrapAdmin creates the first admin from BLOG_ADMIN_EMAIL and
@@ -271,7 +296,7 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	if password == "" {
 		return errors.New("user create: no password: set BLOG_ADMIN_PASSWORD or pipe it on stdin")
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := auth.HashPassword(password, *email, *name)
 	if err != nil {
 		return fmt.Errorf("user create: %w", err)
 	}

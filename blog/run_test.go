@@ -125,7 +125,7 @@ func TestCommandErrors(t *testing.T) {
 		{"seed with a bad count", []string{"seed", "--posts", "many"}, nil, "seed:"},
 		{"user without email", []string{"user", "create", "--role", "admin"}, map[string]string{"BLOG_ADMIN_PASSWORD": "long enough pw"}, "--email"},
 		{"user with a bad role", []string{"user", "create", "--email", "a@b.c", "--role", "king"}, map[string]string{"BLOG_ADMIN_PASSWORD": "long enough pw"}, "--role"},
-		{"user with a short password", []string{"user", "create", "--email", "a@b.c"}, map[string]string{"BLOG_ADMIN_PASSWORD": "short"}, "at least 10"},
+		{"user with a short password", []string{"user", "create", "--email", "a@b.c"}, map[string]string{"BLOG_ADMIN_PASSWORD": "short"}, "at least 12"},
 		{"healthcheck with nothing listening", []string{"healthcheck"}, map[string]string{"BLOG_ADDR": freeAddr(t)}, "healthcheck"},
 	}
 	for _, c := range cases {

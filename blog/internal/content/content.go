@@ -69,6 +69,8 @@ var (
 
 	textPolicy = bluemonday.StrictPolicy()
 
+	searchMarks = strings.NewReplacer("\uE000", "", "\uE001", "")
+
 	// taskLabels names task-list checkboxes for screen readers (the
 	// renderer emits them unlabelled).
 	taskLabels = strings.NewReplacer(
@@ -108,7 +110,9 @@ func Render(markdown string) (Rendered, error) {
 	}
 	// Section anchors and footnote back-links are navigation, not prose.
 	prose := navLinks.ReplaceAllString(safe, "")
-	plain := PlainText(prose)
+	// The private-use characters that mark search matches cannot come
+	// from a post, or its text could forge highlights.
+	plain := searchMarks.Replace(PlainText(prose))
 	words := len(strings.Fields(plain))
 	var paragraphs []string
 	for _, m := range paragraph.FindAllStringSubmatch(prose, 3) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -101,4 +102,31 @@ func (s *Store) DeleteComment(ctx context.Context, id, owner int64) error {
 	res, err := s.db.NewDelete().Model((*Comment)(nil)).
 		Where("id = ?", id).ApplyQueryBuilder(ownedBy(owner)).Exec(ctx)
 	return changed(res, err, fmt.Sprintf("delete comment %d", id))
+}
+
+// UseCommentNonce records that the comment form with nonce has been sent;
+// a nonce already used is ErrConflict. The record lasts until expires.
+func (s *Store) UseCommentNonce(ctx context.Context, nonce string, expires time.Time) error {
+	_, err := s.db.NewInsert().Model(&commentNonce{Nonce: nonce, ExpiresAt: expires.UTC()}).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("use comment nonce: %w", uniqueViolation(err))
+	}
+	return nil
+}
+
+// DeleteExpiredNonces forgets the nonces of forms that have expired.
+func (s *Store) DeleteExpiredNonces(ctx context.Context) (int, error) {
+	res, err := s.db.NewDelete().Model((*commentNonce)(nil)).Where("expires_at <= ?", s.now()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired nonces: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+type commentNonce struct {
+	bun.BaseModel `bun:"table:comment_nonces"`
+
+	Nonce     string    `bun:",pk"`
+	ExpiresAt time.Time `bun:",notnull"`
 }

@@ -35,6 +35,8 @@ type Author struct {
 	PasswordHash string    `bun:",notnull"`
 	Role         string    `bun:",notnull"`
 	CreatedAt    time.Time `bun:",notnull"`
+	// DisabledAt is set while an admin has disabled the author.
+	DisabledAt *time.Time `bun:",nullzero"`
 }
 
 // Post is one article. HTML, Text, Excerpt and ReadingMinutes are derived
@@ -56,7 +58,18 @@ type Post struct {
 	PublishedAt    *time.Time `bun:",nullzero"`
 	CreatedAt      time.Time  `bun:",notnull"`
 	UpdatedAt      time.Time  `bun:",notnull"`
-	Tags           []Tag      `bun:"m2m:post_tags,join:Post=Tag"`
+	// Version counts saves; an edit names the version it started from.
+	Version int64 `bun:",notnull"`
+	Tags    []Tag `bun:"m2m:post_tags,join:Post=Tag"`
+}
+
+// PostRedirect keeps an old slug of a published post working.
+type PostRedirect struct {
+	bun.BaseModel `bun:"table:post_redirects"`
+
+	OldSlug   string    `bun:",pk"`
+	PostID    int64     `bun:",notnull"`
+	CreatedAt time.Time `bun:",notnull"`
 }
 
 // Tag groups posts; Slug is its URL segment.
@@ -96,8 +109,11 @@ type Comment struct {
 type Session struct {
 	bun.BaseModel `bun:"table:sessions"`
 
-	ID        string    `bun:",pk"`
-	AuthorID  int64     `bun:",notnull"`
-	CreatedAt time.Time `bun:",notnull"`
-	ExpiresAt time.Time `bun:",notnull"`
+	ID         string     `bun:",pk"`
+	AuthorID   int64      `bun:",notnull"`
+	CreatedAt  time.Time  `bun:",notnull"`
+	ExpiresAt  time.Time  `bun:",notnull"`
+	LastSeenAt *time.Time `bun:",nullzero"`
+	IP         string     `bun:"ip,notnull"`
+	UserAgent  string     `bun:",notnull"`
 }

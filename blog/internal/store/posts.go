@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,13 +36,17 @@ const (
 // PostInput is what an author submits for a post; the store derives the
 // rest (rendered HTML, plain text, excerpt, reading time) when it saves.
 type PostInput struct {
-	AuthorID    int64
-	Title       string
-	Slug        string
-	Body        string
-	Tags        []string
-	Status      string
+	AuthorID int64
+	Title    string
+	Slug     string
+	Body     string
+	Tags     []string
+	Status   string
+	// PublishedAt is when a published post goes out; nil means now for a
+	// new post and the time it already has for an edited one.
 	PublishedAt *time.Time
+	// Version is the version of the post the edit started from (UpdatePost).
+	Version int64
 }
 
 // published restricts a query on posts (aliased "post") to what readers see.
@@ -129,11 +131,14 @@ func (s *Store) Sitemap(ctx context.Context) ([]SitemapEntry, error) {
 }
 
 // CreatePost saves a new post with its tags. A slug already in use is an
-// ErrConflict.
+// ErrConflict, also when another writer takes it at the same moment.
 func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
 	p, err := s.newPost(in)
 	if err != nil {
 		return Post{}, err
+	}
+	if p.Status == StatusPublished && p.PublishedAt == nil {
+		p.PublishedAt = &p.CreatedAt
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := slugFree(ctx, tx, p.Slug, 0); err != nil {
@@ -142,17 +147,35 @@ func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
 		if _, err := tx.NewInsert().Model(&p).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
+		// The slug now names a live post, not an old one's redirect.
+		if _, err := tx.NewDelete().Model((*PostRedirect)(nil)).Where("old_slug = ?", p.Slug).Exec(ctx); err != nil {
+			return err
+		}
 		p.Tags, err = setTags(ctx, tx, p.ID, in.Tags)
 		return err
 	})
 	if err != nil {
-		return Post{}, fmt.Errorf("create post: %w", err)
+		return Post{}, fmt.Errorf("create post: %w", uniqueViolation(err))
 	}
 	return p, nil
 }
 
+// StaleError is an edit refused because the post was saved by someone
+// else since the edit's form was made; Current is the post as saved now.
+type StaleError struct{ Current Post }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("post %d is at version %d: %v", e.Current.ID, e.Current.Version, ErrStale)
+}
+
+// Is makes errors.Is(err, ErrStale) true.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
+
 // UpdatePost saves new content for an existing post; its author and
-// creation time stay.
+// creation time stay. in.Version must be the version the edit started
+// from, or the save is a *StaleError and nothing changes. A published post
+// keeps its publish time unless in.PublishedAt names another minute, and a
+// published post whose slug changes keeps its old URL as a redirect.
 func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, error) {
 	p, err := s.newPost(in)
 	if err != nil {
@@ -160,22 +183,71 @@ func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, e
 	}
 	p.ID = id
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var cur Post
+		if err := tx.NewSelect().Model(&cur).Relation("Author").
+			Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") }).
+			Where("post.id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, fmt.Sprintf("post %d", id))
+		}
+		if cur.Version != in.Version {
+			return &StaleError{Current: cur}
+		}
+		p.PublishedAt = keptPublishTime(cur.PublishedAt, p.PublishedAt)
+		if p.Status == StatusPublished && p.PublishedAt == nil {
+			p.PublishedAt = &p.UpdatedAt
+		}
 		if err := slugFree(ctx, tx, p.Slug, id); err != nil {
 			return err
 		}
 		res, err := tx.NewUpdate().Model(&p).
 			Column("title", "slug", "body", "html", "text", "excerpt", "reading_minutes", "status", "published_at", "updated_at").
-			WherePK().Exec(ctx)
-		if err := changed(res, err, fmt.Sprintf("post %d", id)); err != nil {
+			Set("version = version + 1").
+			WherePK().Where("version = ?", in.Version).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 { // saved by another writer between the read and now
+			return &StaleError{Current: cur}
+		}
+		if cur.Slug != p.Slug && cur.Status == StatusPublished {
+			if _, err := tx.NewInsert().Model(&PostRedirect{OldSlug: cur.Slug, PostID: id, CreatedAt: p.UpdatedAt}).
+				On("CONFLICT (old_slug) DO UPDATE").Set("post_id = EXCLUDED.post_id").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewDelete().Model((*PostRedirect)(nil)).Where("old_slug = ?", p.Slug).Exec(ctx); err != nil {
 			return err
 		}
 		p.Tags, err = setTags(ctx, tx, id, in.Tags)
 		return err
 	})
 	if err != nil {
-		return Post{}, fmt.Errorf("update post: %w", err)
+		return Post{}, fmt.Errorf("update post: %w", uniqueViolation(err))
 	}
 	return s.PostByID(ctx, id)
+}
+
+// keptPublishTime is the publish time an edit saves: the current one when
+// the edit names none or names the same minute (the editor shows minutes),
+// so that re-saving a post never moves its date.
+func keptPublishTime(current, edited *time.Time) *time.Time {
+	if current == nil {
+		return edited
+	}
+	if edited == nil || edited.Equal(current.UTC().Truncate(time.Minute)) {
+		return current
+	}
+	return edited
+}
+
+// RedirectSlug is the current slug of the published post that used to be
+// at oldSlug, or ErrNotFound.
+func (s *Store) RedirectSlug(ctx context.Context, oldSlug string) (string, error) {
+	var slug string
+	err := s.published(s.db.NewSelect().TableExpr("post_redirects AS r").ColumnExpr("post.slug").
+		Join("JOIN posts AS post ON post.id = r.post_id")).
+		Where("r.old_slug = ?", oldSlug).Scan(ctx, &slug)
+	return slug, notFound(err, "redirect "+oldSlug)
 }
 
 // newPost is what a post's row becomes from an author's input: the
@@ -189,7 +261,7 @@ func (s *Store) newPost(in PostInput) (Post, error) {
 	return Post{
 		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body,
 		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
-		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now,
+		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now, Version: 1,
 	}, nil
 }
 
@@ -225,12 +297,14 @@ func setTags(ctx context.Context, tx bun.Tx, postID int64, names []string) ([]Ta
 			continue
 		}
 		seen[slug] = true
+		// Two posts may bring the same new tag at once: the second insert
+		// does nothing (on PostgreSQL after the first commits), and both
+		// then read the one row.
 		t := Tag{Name: name, Slug: slug}
-		err := tx.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.NewInsert().Model(&t).Returning("id").Exec(ctx)
+		if _, err := tx.NewInsert().Model(&t).On("CONFLICT (slug) DO NOTHING").Exec(ctx); err != nil {
+			return nil, err
 		}
-		if err != nil {
+		if err := tx.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx); err != nil {
 			return nil, err
 		}
 		if _, err := tx.NewInsert().Model(&PostTag{PostID: postID, TagID: t.ID}).Exec(ctx); err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -26,6 +27,26 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict means a unique value (a slug, an email) is already taken.
 var ErrConflict = errors.New("already exists")
+
+// ErrStale means a row changed since the caller read it; see StaleError.
+var ErrStale = errors.New("changed since it was read")
+
+// uniqueViolation maps a unique-constraint violation of either database to
+// ErrConflict, so that two writers racing for one value get the same answer
+// as one who checked first. It is the one place that knows the drivers'
+// codes: PostgreSQL's SQLSTATE 23505, SQLite's extended codes 2067
+// (SQLITE_CONSTRAINT_UNIQUE) and 1555 (SQLITE_CONSTRAINT_PRIMARYKEY).
+func uniqueViolation(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%s: %w", pg.ConstraintName, ErrConflict)
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) && (lite.Code() == 2067 || lite.Code() == 1555) {
+		return fmt.Errorf("%v: %w", err, ErrConflict)
+	}
+	return err
+}
 
 // Store is the blog's data access, over one *bun.DB.
 type Store struct {

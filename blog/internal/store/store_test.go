@@ -23,6 +23,8 @@ func TestStore(t *testing.T) {
 		{"two migrators at once apply each migration once", testConcurrentMigrators},
 		{"create and read a post with tags", testCreatePost},
 		{"duplicate slug is a conflict", testDuplicateSlug},
+		{"concurrent creates of one slug: one wins, the rest conflict", testConcurrentSlug},
+		{"the unique violation itself is a conflict", testUniqueViolationMapped},
 		{"pagination newest first", testPagination},
 		{"posts by tag", testPostsByTag},
 		{"future and draft posts are hidden", testFuturePostsHidden},
@@ -157,6 +159,58 @@ func testDuplicateSlug(t *testing.T, db storetest.DB) {
 	_, err := s.CreatePost(ctx(), store.PostInput{AuthorID: a.ID, Title: "Same", Slug: "same", Body: "two", Status: store.StatusDraft})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("got %v, want ErrConflict", err)
+	}
+}
+
+func testConcurrentSlug(t *testing.T, db storetest.DB) {
+	s := db.MustOpen(t)
+	a := author(t, s)
+	const n = 8
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := range n {
+		go func() {
+			<-start
+			_, err := s.CreatePost(ctx(), store.PostInput{
+				AuthorID: a.ID, Title: fmt.Sprintf("Racer %d", i), Slug: "the-slug", Body: "b",
+				Tags: []string{"Shared new tag", fmt.Sprintf("own %d", i)}, Status: store.StatusDraft,
+			})
+			errs <- err
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("a losing create: %v, want ErrConflict", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d creates won, want 1", won)
+	}
+}
+
+// testUniqueViolationMapped reaches the database's own unique violation
+// (the race that the early checks cannot see) by inserting a duplicate
+// email directly: each driver's error must map to ErrConflict.
+func testUniqueViolationMapped(t *testing.T, db storetest.DB) {
+	s := db.MustOpen(t)
+	a := author(t, s)
+	p := post(t, s, a, "First", "b", time.Now())
+	_, err := s.UpdatePost(ctx(), p.ID, store.PostInput{AuthorID: a.ID, Title: "First", Slug: "first", Body: "b", Status: store.StatusDraft, Version: p.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SaveAuthor(ctx(), store.Author{Email: "ADA@example.com ", Name: "Twin", PasswordHash: "x", Role: store.RoleAuthor})
+	if err != nil {
+		t.Fatalf("saving an existing email in another case updates it: %v", err)
+	}
+	err = store.InsertAuthorForTest(s, store.Author{Email: "ada@example.com", Name: "Dup", PasswordHash: "x", Role: store.RoleAuthor})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a duplicate email insert: %v, want ErrConflict", err)
 	}
 }
 

@@ -28,6 +28,11 @@ type PostForm struct {
 	Title, Slug, Body, Tags, Status, PublishAt string
 	Errors                                     Errors
 	Preview                                    string // rendered HTML of Body
+	// Version is the post's version the form was made from.
+	Version int64
+	// Theirs is the post as someone else saved it meanwhile, shown when the
+	// author's save was refused as stale.
+	Theirs *store.Post
 }
 
 // Dashboard is an author's overview: their drafts, scheduled and
@@ -74,6 +79,23 @@ type AuthorsPage struct {
 	Email, Name, Role string
 	Errors            Errors
 	Notice            string
+}
+
+// AccountPage is the signed-in author's own sessions and password form.
+type AccountPage struct {
+	Site     Site
+	Meta     Meta
+	Author   store.Author
+	Sessions []SessionRow
+	Errors   Errors
+	Notice   string
+}
+
+// SessionRow is one of the author's sessions.
+type SessionRow struct {
+	Handle  string // names the session in the URL that ends it
+	Current bool   // the session showing the page
+	store.Session
 }
 
 // CommentForm is the comment form on a post page.

@@ -112,12 +112,28 @@ func tagPath(slug string) string  { return "/tags/" + slug }
 func minutes(n int) string { return fmt.Sprintf("%d min read", n) }
 
 // Highlight escapes a search snippet and turns the store's match markers
-// into <mark> elements.
+// into <mark> elements, pairing them in order: a stray or repeated marker
+// (a post saved before content stripped them) opens or closes nothing.
 func Highlight(snippet string) templ.Component {
-	escaped := html.EscapeString(snippet)
-	escaped = strings.ReplaceAll(escaped, store.MarkStart, "<mark>")
-	escaped = strings.ReplaceAll(escaped, store.MarkEnd, "</mark>")
-	return templ.Raw(escaped)
+	var b strings.Builder
+	open := false
+	for _, r := range snippet {
+		switch {
+		case string(r) == store.MarkStart && !open:
+			b.WriteString("<mark>")
+			open = true
+		case string(r) == store.MarkEnd && open:
+			b.WriteString("</mark>")
+			open = false
+		case string(r) == store.MarkStart || string(r) == store.MarkEnd:
+		default:
+			b.WriteString(html.EscapeString(string(r)))
+		}
+	}
+	if open {
+		b.WriteString("</mark>")
+	}
+	return templ.Raw(b.String())
 }
 
 func publishedAt(p store.Post) time.Time {

@@ -111,6 +111,12 @@ func adminPager(path string, query url.Values, key string, page, total int) view
 	return p
 }
 
+// A publish time outside these bounds is a typo (the year 0202, 20266), and
+// would make a post that says "published" but that no reader ever sees.
+var earliestPublish = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxScheduleYears = 10
+
 // postInput reads and validates the editor's fields. The form view model
 // keeps what the author typed, with the errors, for re-rendering.
 func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm) {
@@ -164,16 +170,19 @@ func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm
 	}
 	if f.PublishAt != "" {
 		t, err := time.Parse("2006-01-02T15:04", f.PublishAt)
-		if err != nil {
+		switch latest := time.Now().AddDate(maxScheduleYears, 0, 0); {
+		case err != nil:
 			f.Errors["publish_at"] = "Enter a date and time such as 2026-12-24T09:30."
-		} else {
+		case t.Before(earliestPublish) || t.After(latest):
+			f.Errors["publish_at"] = fmt.Sprintf("Choose a time between %s and %s.", earliestPublish.Format("2006-01-02"), latest.Format("2006-01-02"))
+		default:
 			in.PublishedAt = &t
 		}
 	}
-	if in.PublishedAt == nil && f.Status == store.StatusPublished {
-		now := time.Now().UTC()
-		in.PublishedAt = &now
-	}
+	// A missing or garbled version can match no post: the save is refused
+	// as stale, with the text kept, rather than overwriting blindly.
+	in.Version, _ = strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	f.Version = in.Version
 	if len(f.Errors) == 0 {
 		f.Errors = nil
 	}
@@ -235,7 +244,7 @@ func (s *Server) handleEditPost() http.Handler {
 		}
 		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(views.PostForm{
 			Title: p.Title, Slug: p.Slug, Body: p.Body, Tags: strings.Join(tags, ", "),
-			Status: p.Status, PublishAt: views.LocalInput(p.PublishedAt), Preview: p.HTML,
+			Status: p.Status, PublishAt: views.LocalInput(p.PublishedAt), Preview: p.HTML, Version: p.Version,
 		}, p.ID)))
 	})
 }
@@ -245,16 +254,20 @@ func (s *Server) handleEditPost() http.Handler {
 // without saving.
 func (s *Server) handleSavePost(create bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, form := postInput(r, authorFrom(r.Context()).ID)
 		var id int64
 		if !create {
 			p, err := s.ownPost(r)
+			if errors.Is(err, store.ErrNotFound) {
+				s.postGone(w, r, form)
+				return
+			}
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
 			id = p.ID
 		}
-		in, form := postInput(r, authorFrom(r.Context()).ID)
 		if r.PostFormValue("intent") == "preview" {
 			s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(form, id)))
 			return
@@ -269,24 +282,50 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 		} else {
 			_, err = s.store.UpdatePost(r.Context(), id, in)
 		}
-		var tooMuch *content.LimitError
+		var (
+			tooMuch *content.LimitError
+			stale   *store.StaleError
+			status  = http.StatusUnprocessableEntity
+		)
 		switch {
+		case errors.As(err, &stale):
+			// Their version is shown beside the author's kept text; the
+			// form now carries their version, so saving again replaces it
+			// knowingly.
+			status = http.StatusConflict
+			form.Theirs, form.Version = &stale.Current, stale.Current.Version
+			form.Errors = views.Errors{"form": fmt.Sprintf("Someone saved this post at %s UTC, after you opened it. "+
+				"Your text is kept below and theirs is under it: save again to replace theirs with yours, or copy what you need.",
+				stale.Current.UpdatedAt.UTC().Format("2006-01-02 15:04:05"))}
+		case errors.Is(err, store.ErrNotFound) && !create:
+			s.postGone(w, r, form)
+			return
 		case errors.Is(err, store.ErrConflict):
 			form.Errors = views.Errors{"slug": fmt.Sprintf("Another post already uses the slug %q; choose another.", in.Slug)}
 		case errors.As(err, &tooMuch):
 			form.Errors = views.Errors{"body": tooMuch.Error()}
-		}
-		if form.Errors != nil {
-			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
+		case err != nil:
+			s.fail(w, r, err)
 			return
 		}
-		if err != nil {
-			s.fail(w, r, err)
+		if form.Errors != nil {
+			s.write(w, r, status, views.PostEditor(s.editorPage(form, id)))
 			return
 		}
 		s.log.Info("post saved", "slug", in.Slug, "status", in.Status, "by", authorFrom(r.Context()).Email)
 		http.Redirect(w, r, "/admin?done=saved", http.StatusSeeOther)
 	})
+}
+
+// postGone answers an edit of a post that no longer exists (deleted since
+// the form was opened) or that is not the author's: 409, like any save that
+// lost a race, with the author's text kept in a form that saves it as a new
+// post.
+func (s *Server) postGone(w http.ResponseWriter, r *http.Request, form views.PostForm) {
+	form.Version = 0
+	form.Errors = views.Errors{"form": "This post no longer exists: it was deleted after you opened it. " +
+		"Your text is kept below; saving creates a new post."}
+	s.write(w, r, http.StatusConflict, views.PostEditor(s.editorPage(form, 0)))
 }
 
 func (s *Server) handleConfirmDelete() http.Handler {

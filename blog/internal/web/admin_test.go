@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -224,7 +225,7 @@ func TestPostEditor(t *testing.T) {
 				t.Errorf("duplicate slug: %d", resp.StatusCode)
 			}
 			// Scheduled: saved, invisible until its time.
-			resp, _ = f.send(c, http.MethodPost, "/admin/posts", url.Values{"title": {"Later"}, "body": {"soon"}, "status": {"published"}, "publish_at": {"2099-01-01T09:00"}})
+			resp, _ = f.send(c, http.MethodPost, "/admin/posts", url.Values{"title": {"Later"}, "body": {"soon"}, "status": {"published"}, "publish_at": {time.Now().AddDate(1, 0, 0).Format("2006-01-02T15:04")}})
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("scheduled: %d", resp.StatusCode)
 			}
@@ -259,7 +260,7 @@ func TestPostEditor(t *testing.T) {
 			if v, _ := parse(t, body).Find("#tags").Attr("value"); resp.StatusCode != 200 || v != "Go, New Tag" {
 				t.Errorf("edit form: %d tags %q", resp.StatusCode, v)
 			}
-			edit := url.Values{"title": {"Fresh Ideas, Revised"}, "slug": {"fresh-ideas"}, "body": {"Changed."}, "tags": {"Go"}, "status": {"published"}}
+			edit := url.Values{"title": {"Fresh Ideas, Revised"}, "slug": {"fresh-ideas"}, "body": {"Changed."}, "tags": {"Go"}, "status": {"published"}, "version": {itoa(mine.Version)}}
 			if r := f.postWith(c, "/admin/posts/"+id, edit); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("update: %d", r.StatusCode)
 			}
@@ -340,8 +341,19 @@ func testComments(t *testing.T, f *fixture) {
 				doc.Find("[data-testid=notice]").Length(), doc.Find("[data-testid=comment]").Length())
 		}
 
-		// With htmx: the form comes back with the notice, emptied.
+		// The same form again is a replay: refused, the comment kept in a
+		// fresh form that can be sent.
 		resp, body := f.send(f.client, http.MethodPost, "/posts/post-03/comments", form, "HX-Request", "true")
+		doc = parse(t, body)
+		fresh, _ := doc.Find("input[name=token]").Attr("value")
+		if resp.StatusCode != 422 || !strings.Contains(body, "already sent") || fresh == token || doc.Find("#comment-body").Text() != "Nice <b>post</b>!" {
+			t.Errorf("a replayed form: %d %s", resp.StatusCode, body)
+		}
+		form.Set("token", fresh)
+		token = fresh
+
+		// With htmx: the form comes back with the notice, emptied.
+		resp, body = f.send(f.client, http.MethodPost, "/posts/post-03/comments", form, "HX-Request", "true")
 		if resp.StatusCode != 200 || strings.Contains(body, "<html") || !strings.Contains(body, `data-testid="notice"`) || strings.Contains(body, "Nice &lt;b&gt;") {
 			t.Errorf("htmx comment: %d %s", resp.StatusCode, body)
 		}
@@ -429,10 +441,9 @@ func TestOversizedForm(t *testing.T) {
 
 func TestCommentRateLimit(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), nil)
-	doc := f.page("/posts/post-01", 200)
-	token, _ := doc.Find("input[name=token]").Attr("value")
 	var last int
 	for i := range 6 {
+		token, _ := f.page("/posts/post-01", 200).Find("input[name=token]").Attr("value")
 		last = f.postWith(f.client, "/posts/post-01/comments", url.Values{"token": {token}, "name": {"R"}, "body": {"comment " + itoa(int64(i))}}).StatusCode
 	}
 	if last != http.StatusTooManyRequests {

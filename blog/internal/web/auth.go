@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,12 +20,22 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
 
-// sessionTTL is how long a sign-in lasts.
-const sessionTTL = 30 * 24 * time.Hour
+// A sign-in lasts sessionTTL at most, and ends sooner when unused for
+// SessionIdle; the server also deletes such sessions (run.go).
+const (
+	sessionTTL  = 30 * 24 * time.Hour
+	SessionIdle = 12 * time.Hour
+)
 
 // dummyHash is compared against when an email is unknown, so that a wrong
 // email takes as long as a wrong password and does not reveal who exists.
-var dummyHash, _ = auth.HashPassword("not a real password, only for timing")
+var dummyHash = func() string {
+	h, err := auth.HashPassword("not a real password, only for timing")
+	if err != nil {
+		panic(err) // an empty hash would answer unknown emails fast
+	}
+	return h
+}()
 
 type (
 	authorKey  struct{}
@@ -64,7 +77,7 @@ func (s *Server) requireAuthor(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		if c, err := r.Cookie(s.sessionCookie()); err == nil && c.Value != "" {
 			id := sessionID(c.Value)
-			a, err := s.store.SessionAuthor(r.Context(), id)
+			a, err := s.store.SessionAuthor(r.Context(), id, SessionIdle)
 			if err == nil {
 				ctx := context.WithValue(context.WithValue(r.Context(), authorKey{}, a), sessionKey{}, id)
 				next.ServeHTTP(w, r.WithContext(ctx))
@@ -99,12 +112,34 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: it must parse as a
+// path on this origin (no scheme, host or user, not "//", not "/\\"), and
+// hold no backslash, whitespace or control character anywhere, which
+// browsers strip or turn into "/" and so could read as another host.
+// Anything else becomes /admin.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		return "/admin"
+	const fallback = "/admin"
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || len(next) > 2000 {
+		return fallback
 	}
-	return next
+	for _, r := range next {
+		if r == '\\' || r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return fallback
+	}
+	// The same characters percent-encoded (/%09/evil.example) are refused
+	// too: no page of this blog has them in its path.
+	for _, r := range u.Path {
+		if r == '\\' || r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fallback
+		}
+	}
+	return u.RequestURI()
 }
 
 func (s *Server) loginPage(r *http.Request, email, next, msg string) views.LoginPage {
@@ -122,30 +157,68 @@ func (s *Server) handleLoginForm() http.Handler {
 	})
 }
 
+// Sign-in throttling: failed attempts count per client (IPv4 address or
+// IPv6 /64) and per account, each in its own window, so that neither many
+// addresses against one account nor one address against many accounts
+// guesses freely. Successful sign-ins do not count; windows expire, so no
+// account is ever locked out for good.
+const (
+	loginWindow         = 15 * time.Minute
+	loginFailsPerClient = 20
+	loginFailsPerAcct   = 10
+	limiterKeys         = 50_000 // per limiter: a few MB at most
+)
+
+// accountKey is the per-account throttling key: a fixed-size hash of the
+// normalised email, whatever was typed.
+func accountKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
+}
+
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		email := strings.TrimSpace(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
 		next := r.PostFormValue("next")
-		if !s.loginLimit.allow(s.clientIP(r)) {
-			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
-				"Too many sign-in attempts from your address. Wait a few minutes and try again.")))
-			return
-		}
 		if email == "" || password == "" {
 			s.write(w, r, http.StatusUnprocessableEntity, views.Login(s.loginPage(r, email, next, "Enter your email and password.")))
 			return
 		}
+		ip := s.clientIP(r)
+		client, account := clientKey(ip), accountKey(email)
+		waitClient, byClient := s.loginClients.blocked(client)
+		waitAccount, byAccount := s.loginAccounts.blocked(account)
+		if byClient || byAccount {
+			wait, by := waitClient, "client"
+			if byAccount {
+				wait, by = max(waitClient, waitAccount), "account"
+			}
+			s.log.Warn("sign-in throttled", "event", "login_throttled", "by", by, "ip", ip, "email", email)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
+				fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again.", int(math.Ceil(wait.Minutes()))))))
+			return
+		}
 		a, err := s.store.AuthorByEmail(r.Context(), email)
+		reason := "wrong password"
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			_ = auth.CheckPassword(dummyHash, password)
-			err = auth.ErrWrongPassword
+			err, reason = auth.ErrWrongPassword, "unknown email"
+		case err == nil && a.DisabledAt != nil:
+			// Answered as a wrong password, after as long, so that the form
+			// does not tell who is disabled.
+			_ = auth.CheckPassword(dummyHash, password)
+			err, reason = auth.ErrWrongPassword, "author disabled"
 		case err == nil:
 			err = auth.CheckPassword(a.PasswordHash, password)
 		}
 		if errors.Is(err, auth.ErrWrongPassword) {
+			s.loginClients.add(client)
+			s.loginAccounts.add(account)
+			s.log.Warn("sign-in failed", "event", "login_failed", "reason", reason, "ip", ip, "email", email)
 			s.write(w, r, http.StatusUnauthorized, views.Login(s.loginPage(r, email, next, "That email and password do not match an author.")))
 			return
 		}
@@ -153,10 +226,16 @@ func (s *Server) handleLogin() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		s.loginAccounts.reset(account)
 		buf := make([]byte, 32)
 		_, _ = rand.Read(buf)
 		token := base64.RawURLEncoding.EncodeToString(buf)
-		if err := s.store.CreateSession(r.Context(), sessionID(token), a.ID, sessionTTL); err != nil {
+		ua := r.UserAgent()
+		if len(ua) > 200 {
+			ua = ua[:200]
+		}
+		sess := store.Session{ID: sessionID(token), AuthorID: a.ID, IP: ip, UserAgent: strings.ToValidUTF8(ua, "")}
+		if err := s.store.CreateSession(r.Context(), sess, sessionTTL); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -164,7 +243,7 @@ func (s *Server) handleLogin() http.Handler {
 			Name: s.sessionCookie(), Value: token, Path: "/", MaxAge: int(sessionTTL.Seconds()),
 			HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 		})
-		s.log.Info("signed in", "author", a.Email, "ip", s.clientIP(r))
+		s.log.Info("signed in", "event", "login_succeeded", "author", a.Email, "ip", ip)
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	})
 }

@@ -24,9 +24,12 @@ func (s *Server) handleAuthors() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if r.URL.Query().Get("done") == "saved" {
-			vm.Notice = "The author is saved."
-		}
+		vm.Notice = map[string]string{
+			"saved":    "The author is saved; if they existed, their sessions are signed out.",
+			"disabled": "The author is disabled and signed out everywhere; their posts stay.",
+			"enabled":  "The author can sign in again.",
+			"deleted":  "The author is deleted.",
+		}[r.URL.Query().Get("done")]
 		s.write(w, r, http.StatusOK, views.Authors(vm))
 	})
 }
@@ -49,9 +52,9 @@ func (s *Server) handleSaveAuthor() http.Handler {
 		if vm.Role != store.RoleAdmin && vm.Role != store.RoleAuthor {
 			vm.Errors["role"] = "Choose author or admin."
 		}
-		hash, err := auth.HashPassword(r.PostFormValue("password"))
+		hash, err := auth.HashPassword(r.PostFormValue("password"), vm.Email, vm.Name)
 		if err != nil {
-			vm.Errors["password"] = strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + "."
+			vm.Errors["password"] = sentence(err)
 		}
 		if len(vm.Errors) > 0 {
 			vm, err := s.authorsPage(r, vm)
@@ -66,7 +69,7 @@ func (s *Server) handleSaveAuthor() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.log.Info("author saved", "email", vm.Email, "role", vm.Role, "by", authorFrom(r.Context()).Email)
+		s.log.Info("author saved", "event", "author_saved", "email", vm.Email, "role", vm.Role, "by", authorFrom(r.Context()).Email)
 		http.Redirect(w, r, "/admin/authors?done=saved", http.StatusSeeOther)
 	})
 }

@@ -3,16 +3,21 @@ package web
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
@@ -24,46 +29,77 @@ const commentTokenTTL = 24 * time.Hour
 // commentPending is the notice after a comment was received.
 const commentPending = "Thanks! Your comment will appear once an author has approved it."
 
-// commentToken signs the post and the time a comment form was served, so
-// that a comment must come from a form this blog rendered recently.
-func (s *Server) commentToken(postID int64, at time.Time) string {
-	msg := fmt.Sprintf("comment|%d|%d", postID, at.Unix())
+// commentToken signs the post, the time a comment form was served and a
+// nonce of that form, so that a comment must come from a form this blog
+// rendered, not too fast (CommentMinFill) nor too late, and only once.
+func (s *Server) commentToken(postID int64, at time.Time, nonce string) string {
+	msg := fmt.Sprintf("comment|%d|%d|%s", postID, at.Unix(), nonce)
 	mac := hmac.New(sha256.New, s.cfg.SecretKey)
 	mac.Write([]byte(msg))
-	return fmt.Sprintf("%d.%s", at.Unix(), base64.RawURLEncoding.EncodeToString(mac.Sum(nil)))
+	return fmt.Sprintf("%d.%s.%s", at.Unix(), nonce, base64.RawURLEncoding.EncodeToString(mac.Sum(nil)))
 }
 
-// checkCommentToken verifies a token from commentToken for postID.
-func (s *Server) checkCommentToken(token string, postID int64) error {
-	ts, _, ok := strings.Cut(token, ".")
-	unix, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil {
-		return errors.New("the form is incomplete")
+// checkCommentToken verifies a token from commentToken for postID and
+// returns its nonce and when the form expires.
+func (s *Server) checkCommentToken(token string, postID int64) (string, time.Time, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", time.Time{}, errors.New("the form is incomplete")
+	}
+	unix, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return "", time.Time{}, errors.New("the form is incomplete")
 	}
 	at := time.Unix(unix, 0)
-	if !hmac.Equal([]byte(s.commentToken(postID, at)), []byte(token)) {
-		return errors.New("the form does not belong to this post")
+	if !hmac.Equal([]byte(s.commentToken(postID, at, parts[1])), []byte(token)) {
+		return "", time.Time{}, errors.New("the form does not belong to this post")
 	}
-	if time.Since(at) > commentTokenTTL+time.Hour {
-		return errors.New("the form has expired")
+	switch age := time.Since(at); {
+	case age > commentTokenTTL:
+		return "", time.Time{}, errors.New("the form has expired")
+	case age < s.CommentMinFill:
+		return "", time.Time{}, errors.New("it was sent within seconds of the page loading, as only a robot does")
 	}
-	return nil
+	return parts[1], at.Add(commentTokenTTL), nil
 }
 
-// commentForm is a fresh comment form for a post. The token's time is
-// rounded to the hour so the page, and its ETag, stay the same meanwhile.
+// commentForm is a fresh comment form for a post, with a new nonce: post
+// pages therefore differ on every load and are not answered 304.
 func (s *Server) commentForm(p store.Post) views.CommentForm {
-	return views.CommentForm{Slug: p.Slug, Token: s.commentToken(p.ID, time.Now().Truncate(time.Hour))}
+	buf := make([]byte, 12)
+	_, _ = rand.Read(buf)
+	return views.CommentForm{Slug: p.Slug, Token: s.commentToken(p.ID, time.Now(), base64.RawURLEncoding.EncodeToString(buf))}
+}
+
+// invisible are characters that change how a name reads without showing:
+// bidirectional controls (which can reverse the text around them) and
+// zero-width characters.
+var invisible = []*unicode.RangeTable{
+	unicode.Bidi_Control, unicode.Join_Control, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point,
+}
+
+func hasInvisible(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, invisible...) || unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // validateComment checks a reader's comment; the keys name the fields.
-func validateComment(name, website, body string) views.Errors {
+// authorNames are the blog's authors' names, which no commenter may use.
+func validateComment(name, website, body string, authorNames []string) views.Errors {
 	errs := views.Errors{}
 	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
+	case hasInvisible(name):
+		errs["name"] = "Your name contains invisible characters (direction or zero-width marks); type it plainly."
+	case strings.TrimFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) == "":
 		errs["name"] = "Enter your name."
 	case n > 80:
 		errs["name"] = fmt.Sprintf("Your name is %d characters long; the limit is 80.", n)
+	case isAuthorName(name, authorNames):
+		errs["name"] = "That is the name of one of this blog's authors; use your own."
 	}
 	if website != "" {
 		u, err := url.Parse(website)
@@ -76,8 +112,40 @@ func validateComment(name, website, body string) views.Errors {
 		errs["body"] = "Write a comment."
 	case n > 5000:
 		errs["body"] = fmt.Sprintf("Your comment is %d characters long; the limit is 5000.", n)
+	case hasBidi(body):
+		errs["body"] = "Your comment contains text-direction control characters; remove them."
 	}
 	return errs
+}
+
+func hasBidi(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// isAuthorName compares names as a reader would see them: case, accents,
+// compatibility forms (fullwidth letters) and spacing ignored.
+func isAuthorName(name string, authorNames []string) bool {
+	key := func(s string) string {
+		var b strings.Builder
+		for _, r := range norm.NFKD.String(strings.ToLower(s)) {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	k := key(name)
+	for _, a := range authorNames {
+		if k != "" && k == key(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // handleComment receives a reader's comment and holds it for moderation.
@@ -127,18 +195,40 @@ func (s *Server) handleComment() http.Handler {
 			done()
 			return
 		}
-		if err := s.checkCommentToken(r.PostFormValue("token"), post.ID); err != nil {
+		nonce, expires, err := s.checkCommentToken(r.PostFormValue("token"), post.ID)
+		if err != nil {
+			s.log.Info("comment refused", "event", "comment_token_refused", "reason", err.Error(), "ip", s.clientIP(r))
 			form.Errors = views.Errors{"form": "Your comment was not saved: " + err.Error() + ". Please send it again."}
 			answer(http.StatusUnprocessableEntity)
 			return
 		}
-		if form.Errors = validateComment(form.Name, form.Website, form.Body); len(form.Errors) > 0 {
+		authors, err := s.store.Authors(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var names []string
+		for _, a := range authors {
+			names = append(names, a.Name)
+		}
+		if form.Errors = validateComment(form.Name, form.Website, form.Body, names); len(form.Errors) > 0 {
 			answer(http.StatusUnprocessableEntity)
 			return
 		}
-		if !s.commentLimit.allow(s.clientIP(r)) {
+		if wait, ok := s.commentLimit.allow(clientKey(s.clientIP(r))); !ok {
+			s.log.Warn("comment throttled", "event", "comment_throttled", "ip", s.clientIP(r))
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			form.Errors = views.Errors{"form": "You have sent many comments in a short time. Wait a few minutes and send it again."}
 			answer(http.StatusTooManyRequests)
+			return
+		}
+		if err := s.store.UseCommentNonce(r.Context(), nonce, expires); errors.Is(err, store.ErrConflict) {
+			s.log.Warn("comment replayed", "event", "comment_replayed", "ip", s.clientIP(r))
+			form.Errors = views.Errors{"form": "This form was already sent once. Your comment is below: send it again from this fresh form."}
+			answer(http.StatusUnprocessableEntity)
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		if _, err := s.store.CreateComment(r.Context(), store.Comment{
@@ -153,11 +243,20 @@ func (s *Server) handleComment() http.Handler {
 
 // idParam reads a numeric {id} from the path; anything else is not found.
 func idParam(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
+	id := parseID(r.PathValue("id"))
+	if id == 0 {
 		return 0, fmt.Errorf("id %q: %w", r.PathValue("id"), store.ErrNotFound)
 	}
 	return id, nil
+}
+
+// parseID is a positive id, or 0.
+func parseID(v string) int64 {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0
+	}
+	return id
 }
 
 // moderationNotices are the messages a moderation redirect may show.

@@ -49,6 +49,35 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, h
 	}))
 }
 
-func (s *Server) handleNotFound() http.Handler {
-	return http.HandlerFunc(s.notFound)
+// unmatched answers what no route takes with the blog's own pages: a 404
+// for a path no route has, and a 405 with Allow for a path whose routes take
+// other methods (the mux knows which).
+func (s *Server) unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status != http.StatusMethodNotAllowed {
+			s.notFound(w, r)
+			return
+		}
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed",
+			"This address does not take a "+r.Method+" request; it takes "+probe.header.Get("Allow")+".")
+	})
 }
+
+// headerProbe keeps the status and headers of the mux's own answer and
+// drops its plain-text body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }

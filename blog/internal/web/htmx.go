@@ -17,12 +17,13 @@ const (
 // htmxConfig is htmx's configuration, served in <meta name="htmx-config">:
 // requests only to this origin, no eval, no script tags from responses and
 // no injected indicator styles, so the CSP needs no 'unsafe-*'. Forms that
-// fail validation (422) or hit a rate limit (429) are swapped in like any
-// answer, so the reader sees the errors next to their input.
+// fail validation (422), conflict with a newer save (409) or hit a rate
+// limit (429) are swapped in like any answer, so the reader sees the errors
+// next to their input.
 const htmxConfig = `{"selfRequestsOnly":true,"allowEval":false,"allowScriptTags":false,` +
 	`"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
-	`{"code":"42[29]","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"409","swap":true},{"code":"42[29]","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 // wantsFragment reports whether htmx asked for a part of a page: an htmx
 // request that is neither boosted navigation nor a history restore (those

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -136,6 +137,13 @@ func (s *Server) handleTag() http.Handler {
 func (s *Server) handlePost() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		post, err := s.store.PostBySlug(r.Context(), r.PathValue("slug"))
+		if errors.Is(err, store.ErrNotFound) {
+			// A published post whose slug changed keeps its old address.
+			if slug, rerr := s.store.RedirectSlug(r.Context(), r.PathValue("slug")); rerr == nil {
+				http.Redirect(w, r, "/posts/"+url.PathEscape(slug), http.StatusMovedPermanently)
+				return
+			}
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -40,11 +40,16 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/comments/{id}/delete", author(s.handleModerate("deleted", s.store.DeleteComment)))
 	mux.Handle("GET /admin/authors", author(s.requireAdmin(s.handleAuthors())))
 	mux.Handle("POST /admin/authors", author(s.requireAdmin(s.handleSaveAuthor())))
-
-	mux.Handle("/", s.handleNotFound())
+	mux.Handle("POST /admin/authors/{id}/disable", author(s.requireAdmin(s.handleAuthorAction("disabled"))))
+	mux.Handle("POST /admin/authors/{id}/enable", author(s.requireAdmin(s.handleAuthorAction("enabled"))))
+	mux.Handle("POST /admin/authors/{id}/delete", author(s.requireAdmin(s.handleAuthorAction("deleted"))))
+	mux.Handle("GET /admin/account", author(s.handleAccount()))
+	mux.Handle("POST /admin/account/password", author(s.handleChangePassword()))
+	mux.Handle("POST /admin/account/sessions/{handle}/delete", author(s.handleEndSession()))
+	mux.Handle("POST /admin/account/sessions/others/delete", author(s.handleEndOtherSessions()))
 
 	// Outermost first: every response, including errors and panics, is
 	// logged and carries the security headers; cross-origin form posts
 	// (CSRF) are refused before any handler runs.
-	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(mux))))))
+	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(s.unmatched(mux)))))))
 }

@@ -19,6 +19,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Posts(ctx context.Context, f store.PostFilter) ([]store.Post, int, error)
 	PostBySlug(ctx context.Context, slug string) (store.Post, error)
+	RedirectSlug(ctx context.Context, oldSlug string) (string, error)
 	TagBySlug(ctx context.Context, slug string) (store.Tag, error)
 	Tags(ctx context.Context) ([]store.TagCount, error)
 	ApprovedComments(ctx context.Context, postID int64) ([]store.Comment, error)
@@ -26,6 +27,7 @@ type Store interface {
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
 
 	CreateComment(ctx context.Context, c store.Comment) (store.Comment, error)
+	UseCommentNonce(ctx context.Context, nonce string, expires time.Time) error
 	PendingComments(ctx context.Context, owner int64, limit, offset int) ([]store.PendingComment, int, error)
 	PendingCommentCount(ctx context.Context, owner int64) (int, error)
 	ApproveComment(ctx context.Context, id, owner int64) error
@@ -34,9 +36,16 @@ type Store interface {
 	AuthorByEmail(ctx context.Context, email string) (store.Author, error)
 	Authors(ctx context.Context) ([]store.Author, error)
 	SaveAuthor(ctx context.Context, a store.Author) (store.Author, error)
-	CreateSession(ctx context.Context, id string, authorID int64, ttl time.Duration) error
-	SessionAuthor(ctx context.Context, id string) (store.Author, error)
+	AuthorByID(ctx context.Context, id int64) (store.Author, error)
+	SetPassword(ctx context.Context, authorID int64, hash, keep string) error
+	SetDisabled(ctx context.Context, authorID int64, disabled bool) error
+	DeleteAuthor(ctx context.Context, id, heirID int64) error
+	CreateSession(ctx context.Context, sess store.Session, ttl time.Duration) error
+	SessionAuthor(ctx context.Context, id string, idle time.Duration) (store.Author, error)
+	Sessions(ctx context.Context, authorID int64, idle time.Duration) ([]store.Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	DeleteAuthorSession(ctx context.Context, authorID int64, id string) error
+	DeleteSessions(ctx context.Context, authorID int64, keep string) error
 
 	PostByID(ctx context.Context, id int64) (store.Post, error)
 	CreatePost(ctx context.Context, in store.PostInput) (store.Post, error)
@@ -53,18 +62,26 @@ type Server struct {
 	draining atomic.Bool
 	handler  http.Handler
 
-	loginLimit   *limiter // sign-in attempts per client IP
-	commentLimit *limiter // comments per client IP
-	previews     *previewGate
+	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
+	loginAccounts *limiter // failed sign-ins per account
+	commentLimit  *limiter // comments per client IP (IPv6: /64)
+	previews      *previewGate
+
+	// CommentMinFill is how soon after a comment form was served it may
+	// be sent: people take longer to write. Tests lower it.
+	CommentMinFill time.Duration
 }
 
 // NewServer builds the blog's HTTP handler.
 func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log, assets: assets,
-		loginLimit:   newLimiter(10, 10*time.Minute),
-		commentLimit: newLimiter(5, 10*time.Minute),
-		previews:     newPreviewGate(),
+		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
+		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
+		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
+		previews:      newPreviewGate(),
+
+		CommentMinFill: 3 * time.Second,
 	}
 	s.handler = s.routes()
 	return s

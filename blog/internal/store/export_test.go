@@ -1,0 +1,10 @@
+package store
+
+import "context"
+
+// InsertAuthorForTest inserts an author row directly, bypassing SaveAuthor's
+// lookup, so that tests can reach the database's unique violation.
+func InsertAuthorForTest(s *Store, a Author) error {
+	_, err := s.db.NewInsert().Model(&a).Exec(context.Background())
+	return uniqueViolation(err)
+}
