@@ -21,6 +21,7 @@ import (
 
 	"github.com/blogstack/blogstack/blog/internal/auth"
 	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/importer"
 	"github.com/blogstack/blogstack/blog/internal/seed"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -36,6 +37,9 @@ commands:
                                 create or update an author; password from
                                 BLOG_ADMIN_PASSWORD or the first line of stdin
   seed --posts N [--if-empty]   fill the database with N demo posts
+  import django|wordpress|ghost FILE [--map FILE] [--pages] [--dry-run]
+                                import another blog's export in one transaction;
+                                old URLs answer 301s (see the README)
   version                       print the version
 
 The environment configures everything else (see the README).`
@@ -55,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
-	case "serve", "migrate", "user", "seed":
+	case "serve", "migrate", "user", "seed", "import":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -83,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return st.Close()
 	case "user":
 		return userCommand(ctx, cfg, log, args, getenv, stdin, stdout)
+	case "import":
+		return importCommand(ctx, cfg, log, args, stdout, stderr)
 	default:
 		return seedCommand(ctx, cfg, log, args, stdout)
 	}
@@ -377,5 +383,71 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d posts into %s\n", *posts, st.Dialect())
+	return nil
+}
+
+// importCommand imports another blog's export: it parses and checks the
+// whole file first, then writes it in one transaction and prints the
+// report (only the report with --dry-run).
+func importCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	const use = "usage: blog import django|wordpress|ghost FILE [--map FILE] [--pages] [--dry-run]"
+	if len(args) < 2 {
+		return errors.New("import: " + use)
+	}
+	kind, file := args[0], args[1]
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	mapFile := fs.String("map", "", "django: mapping of models and fields (JSON)")
+	pages := fs.Bool("pages", false, "wordpress, ghost: import pages as posts (default: skip them)")
+	dryRun := fs.Bool("dry-run", false, "print the report, write nothing")
+	if err := fs.Parse(args[2:]); err != nil {
+		return fmt.Errorf("import: %w (%s)", err, use)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("import: unexpected argument %q (%s)", fs.Arg(0), use)
+	}
+	if *mapFile != "" && kind != "django" {
+		return errors.New("import: --map is for django only")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	var data importer.Data
+	switch kind {
+	case "django":
+		m, err := importer.LoadDjangoMap(*mapFile)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		data, err = importer.ParseDjango(f, m)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", file, err)
+		}
+	case "wordpress":
+		data, err = importer.ParseWordPress(f, *pages)
+	case "ghost":
+		data, err = importer.ParseGhost(f, *pages)
+	default:
+		return fmt.Errorf("import: unknown source %q (%s)", kind, use)
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", file, err)
+	}
+	st, err := openAndMigrate(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := importer.Options{DryRun: *dryRun}
+	if isTerminal(stderr) {
+		opts.Progress = stderr
+	}
+	rep, err := importer.Run(ctx, st, kind, data, opts)
+	if err != nil {
+		return err
+	}
+	rep.Write(stdout)
 	return nil
 }

@@ -62,6 +62,9 @@ func (s *Server) unmatched(mux *http.ServeMux) http.Handler {
 		probe := &headerProbe{header: http.Header{}}
 		h.ServeHTTP(probe, r)
 		if probe.status != http.StatusMethodNotAllowed {
+			if s.oldAddress(w, r) {
+				return
+			}
 			s.notFound(w, r)
 			return
 		}

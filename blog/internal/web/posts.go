@@ -143,6 +143,9 @@ func (s *Server) handlePost() http.Handler {
 				http.Redirect(w, r, "/posts/"+url.PathEscape(slug), http.StatusMovedPermanently)
 				return
 			}
+			if s.oldAddress(w, r) {
+				return
+			}
 		}
 		if err != nil {
 			s.fail(w, r, err)

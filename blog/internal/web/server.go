@@ -20,6 +20,7 @@ type Store interface {
 	Posts(ctx context.Context, f store.PostFilter) ([]store.Post, int, error)
 	PostBySlug(ctx context.Context, slug string) (store.Post, error)
 	RedirectSlug(ctx context.Context, oldSlug string) (string, error)
+	RedirectPath(ctx context.Context, path string) (string, error)
 	TagBySlug(ctx context.Context, slug string) (store.Tag, error)
 	Tags(ctx context.Context) ([]store.TagCount, error)
 	ApprovedComments(ctx context.Context, postID int64) ([]store.Comment, error)

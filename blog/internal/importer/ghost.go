@@ -1,0 +1,249 @@
+package importer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
+)
+
+// The JSON of Ghost's Settings -> Labs -> Export (Ghost 2 to 5).
+type ghostExport struct {
+	DB []struct {
+		Data struct {
+			Posts []struct {
+				ID          string  `json:"id"`
+				Title       string  `json:"title"`
+				Slug        string  `json:"slug"`
+				HTML        *string `json:"html"`
+				Lexical     *string `json:"lexical"`
+				Mobiledoc   *string `json:"mobiledoc"`
+				Plaintext   *string `json:"plaintext"`
+				Status      string  `json:"status"`
+				Type        string  `json:"type"`
+				Page        bool    `json:"page"` // Ghost 2
+				AuthorID    string  `json:"author_id"`
+				CreatedAt   string  `json:"created_at"`
+				UpdatedAt   string  `json:"updated_at"`
+				PublishedAt *string `json:"published_at"`
+			} `json:"posts"`
+			Tags []struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			} `json:"tags"`
+			PostsTags []struct {
+				PostID string `json:"post_id"`
+				TagID  string `json:"tag_id"`
+			} `json:"posts_tags"`
+			Users []struct {
+				ID    string `json:"id"`
+				Name  string `json:"name"`
+				Email string `json:"email"`
+			} `json:"users"`
+			PostsAuthors []struct {
+				PostID    string `json:"post_id"`
+				AuthorID  string `json:"author_id"`
+				SortOrder int    `json:"sort_order"`
+			} `json:"posts_authors"`
+		} `json:"data"`
+	} `json:"db"`
+}
+
+// ParseGhost reads a Ghost JSON export: posts (pages too when pages is
+// set) from their HTML, or from Lexical when an export has no HTML, their
+// tags (internal #tags left out), primary authors and statuses. Ghost's
+// post URL /slug/ becomes a redirect.
+func ParseGhost(r io.Reader, pages bool) (Data, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return Data{}, err
+	}
+	var doc ghostExport
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) || strings.Contains(err.Error(), "unexpected end") {
+			return Data{}, fmt.Errorf("ghost: the file is not complete JSON (truncated?): %w", err)
+		}
+		return Data{}, fmt.Errorf("ghost: not a Ghost export: %w", err)
+	}
+	if len(doc.DB) == 0 {
+		return Data{}, errors.New("ghost: not a Ghost export (no \"db\" list)")
+	}
+	g := doc.DB[0].Data
+	var d Data
+	for _, u := range g.Users {
+		email := u.Email
+		if email == "" {
+			email = u.ID + "@ghost.import.invalid"
+		}
+		d.Authors = append(d.Authors, Author{ID: u.ID, Email: email, Name: u.Name})
+	}
+	tagNames := map[string]string{}
+	for _, t := range g.Tags {
+		tagNames[t.ID] = t.Name
+	}
+	tags := map[string][]string{}
+	for _, pt := range g.PostsTags {
+		if name := tagNames[pt.TagID]; name != "" && !strings.HasPrefix(name, "#") {
+			tags[pt.PostID] = append(tags[pt.PostID], name)
+		}
+	}
+	primary := map[string]string{}
+	order := map[string]int{}
+	for _, pa := range g.PostsAuthors {
+		if o, ok := order[pa.PostID]; !ok || pa.SortOrder < o {
+			primary[pa.PostID], order[pa.PostID] = pa.AuthorID, pa.SortOrder
+		}
+	}
+	for _, gp := range g.Posts {
+		rec := fmt.Sprintf("post id=%s", gp.ID)
+		if gp.Type == "page" || gp.Page {
+			if !pages {
+				d.Skipped = append(d.Skipped, Skip{rec, "a page (import pages with --pages)"})
+				continue
+			}
+		}
+		p := Post{ID: gp.ID, Record: rec, Title: strings.TrimSpace(gp.Title), AuthorID: primary[gp.ID], Tags: tags[gp.ID]}
+		if p.AuthorID == "" {
+			p.AuthorID = gp.AuthorID
+		}
+		if p.Title == "" {
+			p.Title = "Untitled"
+		}
+		switch gp.Status {
+		case "published", "scheduled":
+			p.Status = store.StatusPublished
+		case "draft":
+			p.Status = store.StatusDraft
+		default:
+			d.Skipped = append(d.Skipped, Skip{rec, fmt.Sprintf("status %q", gp.Status)})
+			continue
+		}
+		var src string
+		switch {
+		case gp.HTML != nil && *gp.HTML != "":
+			src = *gp.HTML
+		case gp.Lexical != nil && *gp.Lexical != "":
+			if src, err = lexicalHTML(*gp.Lexical); err != nil {
+				return Data{}, fmt.Errorf("ghost: %s: lexical: %w", rec, err)
+			}
+		case gp.Plaintext != nil:
+			src = "<p>" + html.EscapeString(*gp.Plaintext) + "</p>"
+		}
+		if p.Body, err = htmlToMarkdown(src); err != nil {
+			return Data{}, fmt.Errorf("ghost: %s: %w", rec, err)
+		}
+		p.Slug = slugFor(gp.Slug, p.Title, p.ID)
+		if p.CreatedAt, err = parseTime(gp.CreatedAt); err != nil {
+			return Data{}, fmt.Errorf("ghost: %s: created_at: %w", rec, err)
+		}
+		p.UpdatedAt = p.CreatedAt
+		if t, err := parseTime(gp.UpdatedAt); err == nil {
+			p.UpdatedAt = t
+		}
+		if p.Status == store.StatusPublished {
+			if gp.PublishedAt == nil {
+				return Data{}, fmt.Errorf("ghost: %s: %s without published_at", rec, gp.Status)
+			}
+			t, err := parseTime(*gp.PublishedAt)
+			if err != nil {
+				return Data{}, fmt.Errorf("ghost: %s: published_at: %w", rec, err)
+			}
+			p.PublishedAt = &t
+			p.OldPaths = []string{"/" + gp.Slug + "/"}
+		}
+		d.Posts = append(d.Posts, p)
+	}
+	if len(d.Posts) == 0 && len(d.Skipped) == 0 {
+		return Data{}, errors.New("ghost: no posts in the export")
+	}
+	return d, nil
+}
+
+// lexicalNode is the part of Ghost's Lexical editor state that holds
+// prose; cards (images, embeds, galleries) have no text and are left out.
+type lexicalNode struct {
+	Type     string        `json:"type"`
+	Text     string        `json:"text"`
+	Tag      string        `json:"tag"`
+	ListType string        `json:"listType"`
+	URL      string        `json:"url"`
+	Format   int           `json:"format"`
+	Children []lexicalNode `json:"children"`
+	Src      string        `json:"src"`
+	Alt      string        `json:"alt"`
+}
+
+// lexicalHTML renders the prose of a Lexical document as HTML.
+func lexicalHTML(src string) (string, error) {
+	var doc struct {
+		Root lexicalNode `json:"root"`
+	}
+	if err := json.Unmarshal([]byte(src), &doc); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	var walk func(n lexicalNode)
+	kids := func(n lexicalNode) {
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	wrap := func(tag string, n lexicalNode) {
+		b.WriteString("<" + tag + ">")
+		kids(n)
+		b.WriteString("</" + tag + ">")
+	}
+	walk = func(n lexicalNode) {
+		switch n.Type {
+		case "text", "extended-text":
+			t := html.EscapeString(n.Text)
+			if n.Format&1 != 0 {
+				t = "<strong>" + t + "</strong>"
+			}
+			if n.Format&2 != 0 {
+				t = "<em>" + t + "</em>"
+			}
+			if n.Format&16 != 0 {
+				t = "<code>" + t + "</code>"
+			}
+			b.WriteString(t)
+		case "linebreak":
+			b.WriteString("<br>")
+		case "paragraph":
+			wrap("p", n)
+		case "heading", "extended-heading":
+			tag := n.Tag
+			if len(tag) != 2 || tag[0] != 'h' || tag[1] < '1' || tag[1] > '6' {
+				tag = "h2"
+			}
+			wrap(tag, n)
+		case "quote", "aside", "extended-quote":
+			wrap("blockquote", n)
+		case "list":
+			if n.ListType == "number" {
+				wrap("ol", n)
+			} else {
+				wrap("ul", n)
+			}
+		case "listitem":
+			wrap("li", n)
+		case "link":
+			b.WriteString(`<a href="` + html.EscapeString(n.URL) + `">`)
+			kids(n)
+			b.WriteString("</a>")
+		case "image":
+			b.WriteString(`<p><img src="` + html.EscapeString(n.Src) + `" alt="` + html.EscapeString(n.Alt) + `"></p>`)
+		case "horizontalrule":
+			b.WriteString("<hr>")
+		default:
+			kids(n)
+		}
+	}
+	walk(doc.Root)
+	return b.String(), nil
+}
