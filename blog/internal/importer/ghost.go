@@ -167,15 +167,17 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 // lexicalNode is the part of Ghost's Lexical editor state that holds
 // prose; cards (images, embeds, galleries) have no text and are left out.
 type lexicalNode struct {
-	Type     string        `json:"type"`
-	Text     string        `json:"text"`
-	Tag      string        `json:"tag"`
-	ListType string        `json:"listType"`
-	URL      string        `json:"url"`
-	Format   int           `json:"format"`
-	Children []lexicalNode `json:"children"`
-	Src      string        `json:"src"`
-	Alt      string        `json:"alt"`
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Tag      string `json:"tag"`
+	ListType string `json:"listType"`
+	URL      string `json:"url"`
+	// Format is a bit set on text (1 bold, 2 italic, 16 code) and an
+	// alignment string on blocks.
+	Format   json.RawMessage `json:"format"`
+	Children []lexicalNode   `json:"children"`
+	Src      string          `json:"src"`
+	Alt      string          `json:"alt"`
 }
 
 // lexicalHTML renders the prose of a Lexical document as HTML.
@@ -202,13 +204,15 @@ func lexicalHTML(src string) (string, error) {
 		switch n.Type {
 		case "text", "extended-text":
 			t := html.EscapeString(n.Text)
-			if n.Format&1 != 0 {
+			var format int
+			_ = json.Unmarshal(n.Format, &format)
+			if format&1 != 0 {
 				t = "<strong>" + t + "</strong>"
 			}
-			if n.Format&2 != 0 {
+			if format&2 != 0 {
 				t = "<em>" + t + "</em>"
 			}
-			if n.Format&16 != 0 {
+			if format&16 != 0 {
 				t = "<code>" + t + "</code>"
 			}
 			b.WriteString(t)

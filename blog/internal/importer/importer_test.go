@@ -272,3 +272,129 @@ func TestNothingHalfWritten(t *testing.T) {
 		})
 	}
 }
+
+func TestWordPress(t *testing.T) {
+	for _, db := range storetest.Each(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := db.MustOpen(t)
+			d := mustParse(t, "wordpress", "wordpress.xml")
+			rep, err := importer.Run(ctx, st, "wordpress", d, importer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.AuthorsCreated != 2 || rep.Posts != 5 || rep.Comments != 3 || rep.Redirects != 3 || len(rep.Renamed) != 1 {
+				t.Errorf("report %+v, want 2 authors (carol, unknown), 5 posts, 3 comments, 3 redirects, 1 renamed", rep)
+			}
+			var skipped []string
+			for _, s := range rep.Skipped {
+				skipped = append(skipped, s.Record+": "+s.Why)
+			}
+			if all := strings.Join(skipped, "\n"); len(skipped) != 2 || !strings.Contains(all, "wp:post_id=2: a page") || !strings.Contains(all, "wp:comment_id=6 on item wp:post_id=10: marked \"spam\"") {
+				t.Errorf("skipped %q, want the page and the spam comment", skipped)
+			}
+			// 10, 11, 12 published; 13 scheduled; 14 a draft. Approved: 5 and 8 (on the draft).
+			want := counts{all: 5, published: 3, authors: 2, approved: 2, pending: 1}
+			if c := countAll(t, st); c != want {
+				t.Errorf("after import %+v, want %+v", c, want)
+			}
+			p, err := st.PostBySlug(ctx, "ten-years-of-gardening")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.PublishedAt.Equal(time.Date(2015, 4, 1, 9, 0, 0, 0, time.UTC)) || !p.UpdatedAt.Equal(time.Date(2016, 1, 1, 10, 0, 0, 0, time.UTC)) {
+				t.Errorf("dates %v %v, want the GMT dates of the export", p.PublishedAt, p.UpdatedAt)
+			}
+			if strings.Contains(p.HTML, "<script") || !strings.Contains(p.HTML, "<strong>bold</strong>") || !strings.Contains(p.HTML, "<li>Rake</li>") ||
+				!strings.Contains(p.HTML, "<p>Second paragraph.") {
+				t.Errorf("post HTML: %s", p.HTML)
+			}
+			if len(p.Tags) != 2 {
+				t.Errorf("tags %+v, want Garden and Tools (Uncategorized left out)", p.Tags)
+			}
+			cs, err := st.ApprovedComments(ctx, p.ID)
+			if err != nil || len(cs) != 1 || cs[0].Website != "" || cs[0].Body != "Lovely roses." {
+				t.Errorf("comments %+v (%v), want Dave's, as text, without his javascript: link", cs, err)
+			}
+			if _, err := st.PostBySlug(ctx, "next-spring"); err == nil {
+				t.Error("the scheduled post is visible now")
+			}
+			again, err := importer.Run(ctx, st, "wordpress", d, importer.Options{})
+			if err != nil || !again.Unchanged() {
+				t.Errorf("a second run: %+v, %v", again, err)
+			}
+			if c := countAll(t, st); c != want {
+				t.Errorf("after a second run %+v, want %+v", c, want)
+			}
+			checkRedirects(t, st, map[string]string{
+				"/2015/04/ten-years-of-gardening/": "/posts/ten-years-of-gardening",
+				"/2017/04/ten-years-of-gardening":  "/posts/ten-years-of-gardening-2",
+				"/2016/06/sm%C3%B6rg%C3%A5sbord/":  "/posts/sm%C3%B6rg%C3%A5sbord",
+			}, []string{"/about/", "/posts/half-a-thought", "/posts/next-spring"})
+			checkFeeds(t, st, []string{"/posts/ten-years-of-gardening-2"}, "old.example.org")
+		})
+	}
+}
+
+func TestGhost(t *testing.T) {
+	for _, db := range storetest.Each(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := db.MustOpen(t)
+			owner, err := st.SaveAuthor(ctx, store.Author{Email: "grace@example.net", Name: "Grace", PasswordHash: "x", Role: store.RoleAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A post already here takes the slug the import wants.
+			if _, err := st.CreatePost(ctx, store.PostInput{AuthorID: owner.ID, Title: "Mine", Slug: "welcome", Body: "x", Status: store.StatusPublished}); err != nil {
+				t.Fatal(err)
+			}
+			d := mustParse(t, "ghost", "ghost.json")
+			rep, err := importer.Run(ctx, st, "ghost", d, importer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.AuthorsCreated != 1 || rep.AuthorsMapped != 1 || rep.Posts != 4 || rep.Redirects != 3 || len(rep.Skipped) != 1 {
+				t.Errorf("report %+v, want Heidi created, Grace mapped, 4 posts, 3 redirects (the scheduled post's waits), the page skipped", rep)
+			}
+			want := counts{all: 5, published: 3, authors: 2}
+			if c := countAll(t, st); c != want {
+				t.Errorf("after import %+v, want %+v", c, want)
+			}
+			p, err := st.PostBySlug(ctx, "welcome-2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(p.HTML, "Lexical only, <strong>bold</strong>") || !strings.Contains(p.HTML, `<h2 id="h-a-heading">A heading`) {
+				t.Errorf("post from Lexical: %s", p.HTML)
+			}
+			if len(p.Tags) != 1 || p.Tags[0].Name != "News" || p.AuthorID != owner.ID {
+				t.Errorf("tags %+v author %d: want News only (#internal left out), by Grace", p.Tags, p.AuthorID)
+			}
+			s, err := st.PostBySlug(ctx, "script-kiddies")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(s.HTML, "<script") || strings.Contains(s.HTML, "javascript:") || !strings.Contains(s.HTML, `alt="A rose"`) || !strings.Contains(s.HTML, "Println") {
+				t.Errorf("post from HTML: %s", s.HTML)
+			}
+			again, err := importer.Run(ctx, st, "ghost", d, importer.Options{})
+			if err != nil || !again.Unchanged() {
+				t.Errorf("a second run: %+v, %v", again, err)
+			}
+			checkRedirects(t, st, map[string]string{
+				"/welcome/":        "/posts/welcome-2",
+				"/script-kiddies/": "/posts/script-kiddies",
+			}, []string{"/draft/", "/coming-soon/", "/posts/coming-soon", "/posts/draft", "/about/"})
+			checkFeeds(t, st, []string{"/posts/welcome-2", "/posts/script-kiddies"}, "/welcome/")
+		})
+	}
+}
+
+func TestTruncatedFiles(t *testing.T) {
+	for kind, file := range map[string]string{"django": "django-truncated.json", "wordpress": "wordpress-truncated.xml", "ghost": "ghost-truncated.json"} {
+		if _, err := parse(t, kind, file); err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("%s: %v, want an error saying the file is truncated", file, err)
+		}
+	}
+}
