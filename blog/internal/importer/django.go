@@ -239,7 +239,9 @@ func ParseDjango(r io.Reader, m DjangoMap) (Data, error) {
 		}
 		p.UpdatedAt = *first("updated", "publish", "created")
 		p.Status = store.StatusDraft
-		if published[str(get("status"))] {
+		// key, not str: a status may be a string ("PB"), a number or a
+		// boolean ("is_published": true), matched as its JSON text.
+		if published[key(get("status"))] {
 			p.Status = store.StatusPublished
 			p.PublishedAt = first("publish", "created")
 		}
