@@ -17,7 +17,7 @@ func TestImportCommand(t *testing.T) {
 	dir := t.TempDir()
 	env := envOf(map[string]string{"BLOG_DATA_DIR": dir, "BLOG_LOG_FORMAT": "json"})
 	testdata := filepath.Join("internal", "importer", "testdata")
-	args := []string{"import", "django", filepath.Join(testdata, "custom.json"), "--map", filepath.Join(testdata, "custom-map.json")}
+	args := []string{"import", "--map", filepath.Join(testdata, "custom-map.json"), "django", filepath.Join(testdata, "custom.json")}
 	importRun := func(extra ...string) string {
 		t.Helper()
 		var out, logs bytes.Buffer
@@ -60,6 +60,7 @@ func TestImportCommand(t *testing.T) {
 
 	for _, bad := range [][]string{
 		{"import", "django"},
+		{"import", "django", "a.json", "b.json"},
 		{"import", "typepad", "x.json"},
 		{"import", "wordpress", filepath.Join(testdata, "wordpress.xml"), "--map", "m.json"},
 		{"import", "django", filepath.Join(testdata, "django-truncated.json")},

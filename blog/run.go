@@ -391,21 +391,26 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 // report (only the report with --dry-run).
 func importCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	const use = "usage: blog import django|wordpress|ghost FILE [--map FILE] [--pages] [--dry-run]"
-	if len(args) < 2 {
-		return errors.New("import: " + use)
-	}
-	kind, file := args[0], args[1]
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	mapFile := fs.String("map", "", "django: mapping of models and fields (JSON)")
 	pages := fs.Bool("pages", false, "wordpress, ghost: import pages as posts (default: skip them)")
 	dryRun := fs.Bool("dry-run", false, "print the report, write nothing")
-	if err := fs.Parse(args[2:]); err != nil {
-		return fmt.Errorf("import: %w (%s)", err, use)
+	// Flags may come before, between or after the source and the file.
+	var pos []string
+	for rest := args; ; rest = fs.Args()[1:] {
+		if err := fs.Parse(rest); err != nil {
+			return fmt.Errorf("import: %w (%s)", err, use)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("import: unexpected argument %q (%s)", fs.Arg(0), use)
+	if len(pos) != 2 {
+		return fmt.Errorf("import: want a source and a file, got %q (%s)", pos, use)
 	}
+	kind, file := pos[0], pos[1]
 	if *mapFile != "" && kind != "django" {
 		return errors.New("import: --map is for django only")
 	}

@@ -123,6 +123,8 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 			d.Skipped = append(d.Skipped, Skip{rec, fmt.Sprintf("status %q", gp.Status)})
 			continue
 		}
+		// Ghost's own rendering first; the editor's document when an
+		// export has none.
 		var src string
 		switch {
 		case gp.HTML != nil && *gp.HTML != "":
@@ -131,11 +133,17 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 			if src, err = lexicalHTML(*gp.Lexical); err != nil {
 				return Data{}, fmt.Errorf("ghost: %s: lexical: %w", rec, err)
 			}
+		case gp.Mobiledoc != nil && *gp.Mobiledoc != "":
+			if p.Body, err = mobiledocMarkdown(*gp.Mobiledoc); err != nil {
+				return Data{}, fmt.Errorf("ghost: %s: mobiledoc: %w", rec, err)
+			}
 		case gp.Plaintext != nil:
 			src = "<p>" + html.EscapeString(*gp.Plaintext) + "</p>"
 		}
-		if p.Body, err = htmlToMarkdown(src); err != nil {
-			return Data{}, fmt.Errorf("ghost: %s: %w", rec, err)
+		if p.Body == "" {
+			if p.Body, err = htmlToMarkdown(src); err != nil {
+				return Data{}, fmt.Errorf("ghost: %s: %w", rec, err)
+			}
 		}
 		p.Slug = slugFor(gp.Slug, p.Title, p.ID)
 		if p.CreatedAt, err = parseTime(gp.CreatedAt); err != nil {
@@ -250,4 +258,121 @@ func lexicalHTML(src string) (string, error) {
 	}
 	walk(doc.Root)
 	return b.String(), nil
+}
+
+// mobiledocMarkdown turns a Ghost 1-3 Mobiledoc document into markdown:
+// markdown cards as they are (the usual case: Ghost's editor was a
+// markdown card), HTML and markup sections through htmlToMarkdown, code
+// and image cards as markdown. Other cards have no text and are left out.
+func mobiledocMarkdown(src string) (string, error) {
+	var doc struct {
+		Cards    [][]json.RawMessage `json:"cards"`
+		Markups  [][]json.RawMessage `json:"markups"`
+		Sections [][]json.RawMessage `json:"sections"`
+	}
+	if err := json.Unmarshal([]byte(src), &doc); err != nil {
+		return "", err
+	}
+	var parts []string
+	card := func(i int) (string, error) {
+		if i < 0 || i >= len(doc.Cards) || len(doc.Cards[i]) < 2 {
+			return "", fmt.Errorf("card %d does not exist", i)
+		}
+		var name string
+		_ = json.Unmarshal(doc.Cards[i][0], &name)
+		var payload struct {
+			Markdown, HTML, Code, Language, Src, Alt string
+		}
+		_ = json.Unmarshal(doc.Cards[i][1], &payload)
+		switch name {
+		case "markdown", "card-markdown":
+			return payload.Markdown, nil
+		case "html":
+			return htmlToMarkdown(payload.HTML)
+		case "code":
+			return "```" + payload.Language + "\n" + payload.Code + "\n```", nil
+		case "image":
+			return htmlToMarkdown(`<img src="` + html.EscapeString(payload.Src) + `" alt="` + html.EscapeString(payload.Alt) + `">`)
+		}
+		return "", nil
+	}
+	// markers renders a section's markers, opening and closing markups.
+	markers := func(raw json.RawMessage) string {
+		var ms [][]json.RawMessage
+		_ = json.Unmarshal(raw, &ms)
+		var b strings.Builder
+		var open []string
+		for _, m := range ms {
+			if len(m) < 4 {
+				continue
+			}
+			var opens []int
+			var closes int
+			var text string
+			_ = json.Unmarshal(m[1], &opens)
+			_ = json.Unmarshal(m[2], &closes)
+			_ = json.Unmarshal(m[3], &text)
+			for _, o := range opens {
+				if o < 0 || o >= len(doc.Markups) || len(doc.Markups[o]) == 0 {
+					continue
+				}
+				var tag string
+				_ = json.Unmarshal(doc.Markups[o][0], &tag)
+				attrs := ""
+				var kv []string
+				if len(doc.Markups[o]) > 1 && json.Unmarshal(doc.Markups[o][1], &kv) == nil {
+					for i := 0; i+1 < len(kv); i += 2 {
+						attrs += " " + html.EscapeString(kv[i]) + `="` + html.EscapeString(kv[i+1]) + `"`
+					}
+				}
+				b.WriteString("<" + html.EscapeString(tag) + attrs + ">")
+				open = append(open, tag)
+			}
+			b.WriteString(html.EscapeString(text))
+			for ; closes > 0 && len(open) > 0; closes-- {
+				b.WriteString("</" + html.EscapeString(open[len(open)-1]) + ">")
+				open = open[:len(open)-1]
+			}
+		}
+		return b.String()
+	}
+	for _, sec := range doc.Sections {
+		var kind int
+		if len(sec) < 2 || json.Unmarshal(sec[0], &kind) != nil {
+			continue
+		}
+		var part string
+		var err error
+		switch kind {
+		case 10: // card
+			var i int
+			_ = json.Unmarshal(sec[1], &i)
+			part, err = card(i)
+		case 1, 3: // markup section (p, h2, blockquote...), list
+			if len(sec) < 3 {
+				continue
+			}
+			var tag string
+			_ = json.Unmarshal(sec[1], &tag)
+			tag = strings.ToLower(tag)
+			var inner string
+			if kind == 1 {
+				inner = markers(sec[2])
+			} else {
+				var items []json.RawMessage
+				_ = json.Unmarshal(sec[2], &items)
+				for _, it := range items {
+					inner += "<li>" + markers(it) + "</li>"
+				}
+			}
+			part, err = htmlToMarkdown("<" + html.EscapeString(tag) + ">" + inner + "</" + html.EscapeString(tag) + ">")
+		}
+		if err != nil {
+			return "", err
+		}
+		if strings.TrimSpace(part) != "" {
+			parts = append(parts, strings.TrimSpace(part))
+		}
+	}
+	return strings.Join(parts, "\n\n") + "\n", nil
 }

@@ -24,14 +24,36 @@ func htmlToMarkdown(src string) (string, error) {
 	for _, n := range nodes {
 		c.node(n)
 	}
-	out := blankLines.ReplaceAllString(c.b.String(), "\n\n")
-	return strings.TrimSpace(out) + "\n", nil
+	return tidy(c.b.String()), nil
+}
+
+// tidy collapses the empty lines the block elements leave into one
+// between blocks: "> " inside a quote, where an empty line would end it.
+func tidy(md string) string {
+	var out []string
+	pending := false
+	for _, l := range strings.Split(md, "\n") {
+		if strings.Trim(l, " \t>") == "" {
+			pending = true
+			continue
+		}
+		if pending && len(out) > 0 {
+			prev := strings.TrimLeft(out[len(out)-1], " ")
+			if strings.HasPrefix(prev, ">") && strings.HasPrefix(strings.TrimLeft(l, " "), ">") {
+				out = append(out, ">")
+			} else {
+				out = append(out, "")
+			}
+		}
+		pending = false
+		out = append(out, l) // trailing "  " is a line break
+	}
+	return strings.Join(out, "\n") + "\n"
 }
 
 var (
-	blankLines = regexp.MustCompile(`\n[ \t]*(?:\n[ \t]*)+`)
-	spaces     = regexp.MustCompile(`\s+`)
-	mdSpecial  = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, "#", `\#`)
+	spaces    = regexp.MustCompile(`\s+`)
+	mdSpecial = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, "#", `\#`)
 )
 
 type mdWriter struct {

@@ -354,10 +354,10 @@ func TestGhost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.AuthorsCreated != 1 || rep.AuthorsMapped != 1 || rep.Posts != 4 || rep.Redirects != 3 || len(rep.Skipped) != 1 {
-				t.Errorf("report %+v, want Heidi created, Grace mapped, 4 posts, 3 redirects (the scheduled post's waits), the page skipped", rep)
+			if rep.AuthorsCreated != 1 || rep.AuthorsMapped != 1 || rep.Posts != 5 || rep.Redirects != 4 || len(rep.Skipped) != 1 {
+				t.Errorf("report %+v, want Heidi created, Grace mapped, 5 posts, 4 redirects (the scheduled post's waits), the page skipped", rep)
 			}
-			want := counts{all: 5, published: 3, authors: 2}
+			want := counts{all: 6, published: 4, authors: 2}
 			if c := countAll(t, st); c != want {
 				t.Errorf("after import %+v, want %+v", c, want)
 			}
@@ -378,6 +378,13 @@ func TestGhost(t *testing.T) {
 			if strings.Contains(s.HTML, "<script") || strings.Contains(s.HTML, "javascript:") || !strings.Contains(s.HTML, `alt="A rose"`) || !strings.Contains(s.HTML, "Println") {
 				t.Errorf("post from HTML: %s", s.HTML)
 			}
+			m, err := st.PostBySlug(ctx, "from-ghost-3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "## From a markdown card\n\nWith `code`.\n\nThen a [link](<https://example.com/>) and **bold**.\n\n- one\n- two\n"; m.Body != want || m.AuthorID != owner.ID {
+				t.Errorf("post from Mobiledoc: %q by %d, want %q by Grace (Ghost 2's author_id)", m.Body, m.AuthorID, want)
+			}
 			again, err := importer.Run(ctx, st, "ghost", d, importer.Options{})
 			if err != nil || !again.Unchanged() {
 				t.Errorf("a second run: %+v, %v", again, err)
@@ -385,6 +392,7 @@ func TestGhost(t *testing.T) {
 			checkRedirects(t, st, map[string]string{
 				"/welcome/":        "/posts/welcome-2",
 				"/script-kiddies/": "/posts/script-kiddies",
+				"/from-ghost-3":    "/posts/from-ghost-3",
 			}, []string{"/draft/", "/coming-soon/", "/posts/coming-soon", "/posts/draft", "/about/"})
 			checkFeeds(t, st, []string{"/posts/welcome-2", "/posts/script-kiddies"}, "/welcome/")
 		})
