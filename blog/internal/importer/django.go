@@ -121,9 +121,8 @@ func ParseDjango(r io.Reader, m DjangoMap) (Data, error) {
 	}
 	var recs []djangoRecord
 	if err := json.Unmarshal(raw, &recs); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end") {
-			return Data{}, fmt.Errorf("django: the file is not complete JSON (truncated?): %w", err)
+		if syntax := jsonSyntax(raw, err); syntax != nil {
+			return Data{}, fmt.Errorf("django: %w", syntax)
 		}
 		return Data{}, fmt.Errorf("django: not a dumpdata file (a JSON list of {model, pk, fields}): %w", err)
 	}
@@ -311,4 +310,19 @@ func str(raw json.RawMessage) string {
 	var s string
 	_ = json.Unmarshal(raw, &s)
 	return s
+}
+
+// jsonSyntax explains a JSON syntax error: a file that stops in the middle
+// (the end reached, or the error on its last bytes) is truncated; any
+// other is an error at a line. Errors that are not about syntax are nil.
+func jsonSyntax(raw []byte, err error) error {
+	var syn *json.SyntaxError
+	if !errors.As(err, &syn) {
+		return nil
+	}
+	if syn.Offset >= int64(len(bytes.TrimRight(raw, " \t\r\n"))) {
+		return fmt.Errorf("the file ends in the middle of the JSON (truncated?): %w", err)
+	}
+	line := 1 + bytes.Count(raw[:syn.Offset], []byte("\n"))
+	return fmt.Errorf("not valid JSON, line %d: %w", line, err)
 }

@@ -64,9 +64,8 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 	}
 	var doc ghostExport
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) || strings.Contains(err.Error(), "unexpected end") {
-			return Data{}, fmt.Errorf("ghost: the file is not complete JSON (truncated?): %w", err)
+		if syntax := jsonSyntax(raw, err); syntax != nil {
+			return Data{}, fmt.Errorf("ghost: %w", syntax)
 		}
 		return Data{}, fmt.Errorf("ghost: not a Ghost export: %w", err)
 	}

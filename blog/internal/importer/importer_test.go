@@ -332,6 +332,9 @@ func TestWordPress(t *testing.T) {
 				"/2016/06/sm%C3%B6rg%C3%A5sbord/":  "/posts/sm%C3%B6rg%C3%A5sbord",
 			}, []string{"/about/", "/posts/half-a-thought", "/posts/next-spring"})
 			checkFeeds(t, st, []string{"/posts/ten-years-of-gardening-2"}, "old.example.org")
+			if b := body(t, get(t, st, "/search?q=spade")); !strings.Contains(b, "/posts/ten-years-of-gardening") {
+				t.Error("search does not find an imported post by its words")
+			}
 		})
 	}
 }
@@ -401,8 +404,14 @@ func TestGhost(t *testing.T) {
 
 func TestTruncatedFiles(t *testing.T) {
 	for kind, file := range map[string]string{"django": "django-truncated.json", "wordpress": "wordpress-truncated.xml", "ghost": "ghost-truncated.json"} {
-		if _, err := parse(t, kind, file); err == nil || !strings.Contains(err.Error(), "truncated") {
+		_, err := parse(t, kind, file)
+		if err == nil || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("%s: %v, want an error saying the file is truncated", file, err)
 		}
+		t.Logf("%s: %v", file, err)
+	}
+	_, err := importer.ParseGhost(strings.NewReader("{\"db\": [\n{\"data\": {\"posts\": [}}]\n}"), false)
+	if err == nil || strings.Contains(err.Error(), "truncated") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("broken JSON: %v, want an error at line 2 that does not blame truncation", err)
 	}
 }
