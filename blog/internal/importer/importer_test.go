@@ -415,3 +415,36 @@ func TestTruncatedFiles(t *testing.T) {
 		t.Errorf("broken JSON: %v, want an error at line 2 that does not blame truncation", err)
 	}
 }
+
+// TestPages: pages are skipped unless asked for, then imported as posts
+// with their old addresses.
+func TestPages(t *testing.T) {
+	for _, tc := range []struct{ kind, file, path string }{
+		{"wordpress", "wordpress.xml", "/about/"},
+		{"ghost", "ghost.json", "/about/"},
+	} {
+		f, err := os.Open("testdata/" + tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d importer.Data
+		if tc.kind == "wordpress" {
+			d, err = importer.ParseWordPress(f, true)
+		} else {
+			d, err = importer.ParseGhost(f, true)
+		}
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, p := range d.Posts {
+			if p.Title == "About" {
+				found = len(p.OldPaths) == 1 && p.OldPaths[0] == tc.path && p.Status == store.StatusPublished
+			}
+		}
+		if !found {
+			t.Errorf("%s with pages: no published About post at %s", tc.kind, tc.path)
+		}
+	}
+}

@@ -104,6 +104,9 @@ func (t *ImportTx) ImportAuthor(ctx context.Context, sourceID, email, name strin
 		return a, false, false, notFound(err, fmt.Sprintf("author %d", id))
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
+	if strings.TrimSpace(name) == "" {
+		name, _, _ = strings.Cut(email, "@")
+	}
 	err = t.tx.NewSelect().Model(&a).Where("lower(email) = ?", email).Scan(ctx)
 	switch {
 	case err == nil:
