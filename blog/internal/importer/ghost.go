@@ -140,6 +140,9 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 			src = "<p>" + html.EscapeString(*gp.Plaintext) + "</p>"
 		}
 		if p.Body == "" {
+			// Ghost 4 and later write the site's own address as a
+			// placeholder; it becomes a path on this site.
+			src = strings.ReplaceAll(src, "__GHOST_URL__", "")
 			if p.Body, err = htmlToMarkdown(src); err != nil {
 				return Data{}, fmt.Errorf("ghost: %s: %w", rec, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/blogstack/blogstack/blog/internal/content"
@@ -115,7 +116,7 @@ func ParseWordPress(r io.Reader, pages bool) (Data, error) {
 			p.Title = "Untitled"
 		}
 		var err error
-		if p.Body, err = htmlToMarkdown(autop(it.Content)); err != nil {
+		if p.Body, err = htmlToMarkdown(autop(captions.ReplaceAllString(it.Content, ""))); err != nil {
 			return Data{}, fmt.Errorf("wordpress: %s: %w", rec, err)
 		}
 		slug, _ := url.PathUnescape(it.Name)
@@ -181,6 +182,10 @@ func ParseWordPress(r io.Reader, pages bool) (Data, error) {
 	}
 	return d, nil
 }
+
+// captions are the [caption] shortcodes WordPress wraps around images;
+// the image and its caption text stay. Other shortcodes stay as text.
+var captions = regexp.MustCompile(`\[/?caption[^\]]*\]`)
 
 func line(dec *xml.Decoder) int {
 	l, _ := dec.InputPos()
