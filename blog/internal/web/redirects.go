@@ -1,8 +1,11 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
 )
 
 // oldAddress answers a GET of an imported post's old address (its Django,
@@ -14,6 +17,10 @@ func (s *Server) oldAddress(w http.ResponseWriter, r *http.Request) bool {
 	}
 	slug, err := s.store.RedirectPath(r.Context(), r.URL.Path)
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			// The page is still answered (a 404); the operator learns why.
+			s.log.Error("look up an old address", "path", r.URL.Path, "err", err)
+		}
 		return false
 	}
 	http.Redirect(w, r, "/posts/"+url.PathEscape(slug), http.StatusMovedPermanently)
