@@ -64,6 +64,7 @@ func TestImportCommand(t *testing.T) {
 		{"import", "typepad", "x.json"},
 		{"import", "wordpress", filepath.Join(testdata, "wordpress.xml"), "--map", "m.json"},
 		{"import", "django", filepath.Join(testdata, "django-truncated.json")},
+		{"import", "ghost", filepath.Join(testdata, "ghost.json"), "--old-url", "old.example.net"},
 	} {
 		if err := run(ctx, bad, env, nil, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 			t.Errorf("blog %s: no error", strings.Join(bad, " "))

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ commands:
                                 create or update an author; password from
                                 BLOG_ADMIN_PASSWORD or the first line of stdin
   seed --posts N [--if-empty]   fill the database with N demo posts
-  import django|wordpress|ghost FILE [--map FILE] [--pages] [--dry-run]
+  import django|wordpress|ghost FILE [--map FILE] [--pages] [--old-url URL] [--dry-run]
                                 import another blog's export in one transaction;
                                 old URLs answer 301s (see the README)
   version                       print the version
@@ -390,11 +391,12 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 // whole file first, then writes it in one transaction and prints the
 // report (only the report with --dry-run).
 func importCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	const use = "usage: blog import django|wordpress|ghost FILE [--map FILE] [--pages] [--dry-run]"
+	const use = "usage: blog import django|wordpress|ghost FILE [--map FILE] [--pages] [--old-url URL] [--dry-run]"
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	mapFile := fs.String("map", "", "django: mapping of models and fields (JSON)")
 	pages := fs.Bool("pages", false, "wordpress, ghost: import pages as posts (default: skip them)")
+	oldURL := fs.String("old-url", "", "ghost: the old site's address, for the __GHOST_URL__ in its links and images")
 	dryRun := fs.Bool("dry-run", false, "print the report, write nothing")
 	// Flags may come before, between or after the source and the file.
 	var pos []string
@@ -413,6 +415,11 @@ func importCommand(ctx context.Context, cfg config.Config, log *slog.Logger, arg
 	kind, file := pos[0], pos[1]
 	if *mapFile != "" && kind != "django" {
 		return errors.New("import: --map is for django only")
+	}
+	if *oldURL != "" {
+		if u, err := url.Parse(*oldURL); kind != "ghost" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("import: --old-url is for ghost only, and an http(s) address such as https://old.example.com")
+		}
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -433,7 +440,7 @@ func importCommand(ctx context.Context, cfg config.Config, log *slog.Logger, arg
 	case "wordpress":
 		data, err = importer.ParseWordPress(f, *pages)
 	case "ghost":
-		data, err = importer.ParseGhost(f, *pages)
+		data, err = importer.ParseGhost(f, *pages, *oldURL)
 	default:
 		return fmt.Errorf("import: unknown source %q (%s)", kind, use)
 	}

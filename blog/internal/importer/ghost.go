@@ -56,8 +56,10 @@ type ghostExport struct {
 // ParseGhost reads a Ghost JSON export: posts (pages too when pages is
 // set) from their HTML, or from Lexical when an export has no HTML, their
 // tags (internal #tags left out), primary authors and statuses. Ghost's
-// post URL /slug/ becomes a redirect.
-func ParseGhost(r io.Reader, pages bool) (Data, error) {
+// post URL /slug/ becomes a redirect. oldURL (the old site's address, or
+// empty for paths on this site) replaces the __GHOST_URL__ placeholder
+// that Ghost 4 and later write in links and images.
+func ParseGhost(r io.Reader, pages bool, oldURL string) (Data, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return Data{}, err
@@ -140,9 +142,7 @@ func ParseGhost(r io.Reader, pages bool) (Data, error) {
 			src = "<p>" + html.EscapeString(*gp.Plaintext) + "</p>"
 		}
 		if p.Body == "" {
-			// Ghost 4 and later write the site's own address as a
-			// placeholder; it becomes a path on this site.
-			src = strings.ReplaceAll(src, "__GHOST_URL__", "")
+			src = strings.ReplaceAll(src, "__GHOST_URL__", strings.TrimRight(oldURL, "/"))
 			if p.Body, err = htmlToMarkdown(src); err != nil {
 				return Data{}, fmt.Errorf("ghost: %s: %w", rec, err)
 			}

@@ -32,7 +32,7 @@ func parse(t *testing.T, kind, file string) (importer.Data, error) {
 	case "wordpress":
 		return importer.ParseWordPress(f, false)
 	default:
-		return importer.ParseGhost(f, false)
+		return importer.ParseGhost(f, false, "")
 	}
 }
 
@@ -411,7 +411,7 @@ func TestTruncatedFiles(t *testing.T) {
 		}
 		t.Logf("%s: %v", file, err)
 	}
-	_, err := importer.ParseGhost(strings.NewReader("{\"db\": [\n{\"data\": {\"posts\": [}}]\n}"), false)
+	_, err := importer.ParseGhost(strings.NewReader("{\"db\": [\n{\"data\": {\"posts\": [}}]\n}"), false, "")
 	if err == nil || strings.Contains(err.Error(), "truncated") || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("broken JSON: %v, want an error at line 2 that does not blame truncation", err)
 	}
@@ -432,7 +432,7 @@ func TestPages(t *testing.T) {
 		if tc.kind == "wordpress" {
 			d, err = importer.ParseWordPress(f, true)
 		} else {
-			d, err = importer.ParseGhost(f, true)
+			d, err = importer.ParseGhost(f, true, "https://old.example.net")
 		}
 		f.Close()
 		if err != nil {
@@ -446,6 +446,9 @@ func TestPages(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s with pages: no published About post at %s", tc.kind, tc.path)
+		}
+		if tc.kind == "ghost" && !strings.Contains(d.Posts[1].Body, "(<https://old.example.net/content/images/rose.jpg>)") {
+			t.Errorf("__GHOST_URL__ not replaced by --old-url: %q", d.Posts[1].Body)
 		}
 	}
 }
