@@ -665,7 +665,7 @@ func TestCIJob(t *testing.T) {
 			t.Errorf("setup-go with %v, want go-version-file: go.mod", s.With)
 		}
 	}
-	compose := regexp.MustCompile(`image: (postgres:\S+)`).FindSubmatch(readRoot(t, "docker-compose.prod.yml"))
+	compose := regexp.MustCompile(`image: (?:\$\{BLOG_DB_IMAGE:-)?(postgres:[^\s}]+)`).FindSubmatch(readRoot(t, "docker-compose.prod.yml"))
 	if compose == nil || test.Services["postgres"].Image != string(compose[1]) {
 		t.Errorf("ci.yml postgres service %q, want the compose file's %q", test.Services["postgres"].Image, compose)
 	}

@@ -600,8 +600,23 @@ func marker(t testing.TB, base, path string) {
 	}
 }
 
-// requestsFor counts the blog's request log lines for path.
+// requestsFor counts the blog's request log lines for path. The blog logs
+// a request after its response is sent, so the count is read again until it
+// stays the same for 300ms (at most 3s).
 func requestsFor(b *blogServer, path string) int {
+	n := countRequests(b, path)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		m := countRequests(b, path)
+		if m == n {
+			break
+		}
+		n = m
+	}
+	return n
+}
+
+func countRequests(b *blogServer, path string) int {
 	n := 0
 	sc := bufio.NewScanner(strings.NewReader(b.out.String()))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)

@@ -18,7 +18,7 @@ import (
 func (h *testHost) rowCounts() string {
 	h.t.Helper()
 	out, err := h.compose("exec", "-T", "db", "psql", "-U", "blog", "-d", "blog", "-Atc",
-		"SELECT (SELECT count(*) FROM posts) || ' posts, ' || (SELECT count(*) FROM tags) || ' tags, ' || (SELECT count(*) FROM comments) || ' comments'")
+		"SELECT (SELECT count(*) FROM posts) || ' posts, ' || (SELECT count(*) FROM tags) || ' tags, ' || (SELECT count(*) FROM comments) || ' comments, ' || (SELECT count(*) FROM authors) || ' authors'")
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -55,7 +55,13 @@ func TestBackupThenRestore(t *testing.T) {
 		t.Errorf("left on the data volume after the backup: %v", left)
 	}
 
-	h.seed("blog-app-1", 4)
+	// More writes after the backup: comments go, an author comes.
+	if out, err := h.compose("exec", "-T", "db", "psql", "-U", "blog", "-d", "blog", "-c", "DELETE FROM comments"); err != nil {
+		t.Fatal(out, err)
+	}
+	if out, err := docker("exec", "-e", "BLOG_ADMIN_PASSWORD=correct-horse-battery-staple", "blog-app-1", "/blog", "user", "create", "--email", "later@example.com"); err != nil {
+		t.Fatal(out, err)
+	}
 	if after := h.rowCounts(); after == before {
 		t.Fatalf("seeding more changed nothing: %s", after)
 	}
@@ -167,12 +173,13 @@ func TestHTTPSWithInternalCA(t *testing.T) {
 	}
 }
 
-// TestEdgeSubnetWhenDockerSubnetsAreTaken: other networks have taken every
-// subnet Docker hands out by itself from 172.17.0.0/16 to 172.31.0.0/16, as
-// on a busy host, so the backend network gets one from 192.168.0.0/16. The
-// edge network's fixed subnet is outside those pools and the deploy works.
-// A subnet the stack moves into a taken range is refused with the network
-// in the way named.
+// TestEdgeSubnetWhenDockerSubnetsAreTaken: other networks take the subnets
+// Docker hands out by itself (it goes on from the last one it gave, through
+// 172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16) until its next one is
+// past 172.31, as on a busy host: one of them holds 172.30.0.0/16, where the
+// edge network's old fixed subnet was. The edge network's subnet is outside
+// those pools and the deploy works. A subnet the stack moves into a taken
+// range is refused with the network in the way named.
 func TestEdgeSubnetWhenDockerSubnetsAreTaken(t *testing.T) {
 	h := newHost(t)
 	var made []string
@@ -193,7 +200,7 @@ func TestEdgeSubnetWhenDockerSubnetsAreTaken(t *testing.T) {
 		}
 	}
 	taken, _ := docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", made[len(made)-1])
-	t.Logf("%d networks made; the next one Docker numbered got %s", len(made), strings.TrimSpace(taken))
+	t.Logf("%d networks made; the last one Docker numbered got %s", len(made), strings.TrimSpace(taken))
 
 	h.deploy("v1")
 	h.mustServe("blog-app-1", "v1")
@@ -213,10 +220,12 @@ func TestEdgeSubnetWhenDockerSubnetsAreTaken(t *testing.T) {
 }
 
 // TestDataVolumeMissing: nothing may run PostgreSQL on a directory that is
-// not on the data volume. With the volume unmounted (a boot where it did
-// not attach) Docker refuses to start the stopped db container, as dockerd
-// would at boot, instead of creating an empty directory on the root disk;
-// a deploy waits for the volume and fails, naming it. With the volume back,
+// not on the data volume. With the volume unmounted (a boot where it did not
+// attach), Docker refuses to start the stopped db container again, as
+// dockerd's restart policy would at boot, and refuses to create a new one:
+// the bind source is missing (create_host_path: false), and no empty
+// directory appears on the root disk for initdb to fill. A deploy waits for
+// the volume and fails, naming it, and starts nothing. With the volume back,
 // the data is all there.
 func TestDataVolumeMissing(t *testing.T) {
 	h := newHost(t)
@@ -227,24 +236,38 @@ func TestDataVolumeMissing(t *testing.T) {
 		t.Fatal(out, err)
 	}
 	h.unmountData()
+	noPostgresOnRootDisk := func(after string) {
+		t.Helper()
+		if _, err := os.Stat(h.path("srv/blog/postgres")); !os.IsNotExist(err) {
+			t.Errorf("after %s a postgres directory is on the root disk: %v", after, err)
+		}
+	}
 
 	out, err := docker("start", "blog-db-1")
 	if err == nil {
-		t.Fatalf("the db container started without the data volume:\n%s", out)
+		t.Fatalf("the stopped db container started again without the data volume:\n%s", out)
 	}
-	t.Logf("docker start blog-db-1 without the data volume: %s", firstLine(err.Error()))
+	t.Logf("docker start blog-db-1 without the data volume: %s", firstLine(out))
+	noPostgresOnRootDisk("docker start")
+
+	if out, err := h.compose("rm", "--force", "--stop"); err != nil {
+		t.Fatal(out, err)
+	}
+	out, err = h.compose("up", "-d", "--no-deps", "db")
+	if err == nil {
+		t.Fatalf("a new db container started without the data volume:\n%s", out)
+	}
 	if !strings.Contains(out, "bind source path does not exist") {
 		t.Errorf("Docker refused for another reason:\n%s", out)
 	}
-	if _, err := os.Stat(h.path("srv/blog/postgres")); !os.IsNotExist(err) {
-		t.Errorf("a postgres directory appeared on the root disk: %v", err)
-	}
+	noPostgresOnRootDisk("compose up db")
 
 	h.env = append(h.env, "BLOG_BOOTSTRAP_WAIT=2")
 	h.deployFails("v2", "host not bootstrapped or "+h.path("srv/blog")+" not mounted after 2s")
-	if state, _ := docker("inspect", "-f", "{{.State.Status}}", "blog-db-1"); strings.TrimSpace(state) == "running" {
-		t.Error("the db runs without the data volume")
+	if out, _ := docker("ps", "-q", "--filter", "label=com.docker.compose.project=blog", "--filter", "status=running"); strings.TrimSpace(out) != "" {
+		t.Errorf("containers run without the data volume: %s", out)
 	}
+	noPostgresOnRootDisk("the deploy")
 
 	h.mountData()
 	h.deploy("v2")

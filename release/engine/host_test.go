@@ -23,7 +23,7 @@ import (
 // A test host is a temporary root laid out like the EC2 host: the compose
 // file and host/ exactly as the stack's association delivers them (from
 // blogstack's embed), the stack's settings, and a data volume that is a real
-// mount (a bind mount of a temporary directory onto itself), so that
+// mount (a bind mount of a temporary directory), so that
 // host/deploy's `mountpoint` check and the compose file's
 // `create_host_path: false` meet a real mount. The scripts run as they do on
 // the host, with their root paths moved into it (BLOG_ROOT, BLOG_ETC,
@@ -183,11 +183,17 @@ func (h *testHost) read(rel string) string {
 	return string(b)
 }
 
-// mountData mounts the data volume: the directory bind-mounted onto itself
-// is a mount point, as the EBS volume is on the host.
+// mountData mounts the data volume: a directory outside the host's root
+// (the volume's content) bind-mounted at srv/blog, so that srv/blog is a
+// mount point as the EBS volume is on the host, and unmounting it leaves the
+// empty directory of the root disk.
 func (h *testHost) mountData() {
 	h.t.Helper()
-	if out, err := exec.Command("mount", "--bind", h.path("srv/blog"), h.path("srv/blog")).CombinedOutput(); err != nil {
+	volume := filepath.Join(h.dir, "volume")
+	if err := os.MkdirAll(volume, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "--bind", volume, h.path("srv/blog")).CombinedOutput(); err != nil {
 		h.t.Fatalf("mounting the test data volume: %v\n%s", err, out)
 	}
 }
