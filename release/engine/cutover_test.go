@@ -17,7 +17,7 @@ func TestCutOverUnderLoad(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	h.deploy("v2")
 	time.Sleep(2 * time.Second)
-	r := l.mustNotFail("during the cut-over v1 -> v2")
+	r := l.mustNotFailAcrossReload("during the cut-over v1 -> v2")
 	if r.titles["v1"] == 0 || r.titles["v2"] == 0 {
 		t.Errorf("pages served by release: %s; want both v1 (before) and v2 (after)", counts(r.titles))
 	}
@@ -38,7 +38,7 @@ func TestSeveralCutOversInARow(t *testing.T) {
 		l := h.startLoad()
 		time.Sleep(time.Second)
 		h.deploy(tag)
-		r := l.mustNotFail(fmt.Sprintf("during cut-over %d, %s -> %s", i+1, prev, tag))
+		r := l.mustNotFailAcrossReload(fmt.Sprintf("during cut-over %d, %s -> %s", i+1, prev, tag))
 		if r.titles[tag] == 0 {
 			t.Errorf("no reader saw %s after its deploy: %s", tag, counts(r.titles))
 		}
@@ -59,7 +59,7 @@ func TestRollback(t *testing.T) {
 	l := h.startLoad()
 	time.Sleep(time.Second)
 	out := h.deploy("v1")
-	r := l.mustNotFail("during the rollback v2 -> v1")
+	r := l.mustNotFailAcrossReload("during the rollback v2 -> v1")
 	if !strings.Contains(out, "(last good: v2)") {
 		t.Errorf("the rollback does not say it replaces v2:\n%s", out)
 	}

@@ -49,6 +49,9 @@ case " $* " in
   *" s3 cp "*)
     src=${*: -2:1} dst=${*: -1}
     if [[ $dst == s3://* ]]; then
+      # Like a bucket with Object Lock and a default retention (prod's):
+      # an upload without a checksum is refused.
+      [[ " $* " == *" --checksum-algorithm "* ]] || { echo "upload failed: An error occurred (InvalidRequest) when calling the PutObject operation: Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters" >&2; exit 1; }
       mkdir -p "$(dirname "$FAKE_S3/${dst#s3://}")"
       cp "$src" "$FAKE_S3/${dst#s3://}"
     else
@@ -316,6 +319,9 @@ func (h *testHost) mustServe(app, tag string) {
 // client sends requests to the proxy's HTTPS port as a reader's browser
 // would to https://localhost, trusting Caddy's internal CA, whose root
 // certificate is on the data volume.
+// client is a reader of the site: with keepAlive it keeps its connections
+// and speaks HTTP/2, as browsers do over TLS; without, it speaks HTTP/1.1
+// and opens a new connection for every request.
 func (h *testHost) client(keepAlive bool) *http.Client {
 	h.t.Helper()
 	pem, err := os.ReadFile(h.path("srv/blog/caddy/data/caddy/pki/authorities/local/root.crt"))
@@ -333,6 +339,7 @@ func (h *testHost) client(keepAlive bool) *http.Client {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
 		DisableKeepAlives:   !keepAlive,
+		ForceAttemptHTTP2:   keepAlive,
 		MaxIdleConnsPerHost: 8,
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
