@@ -48,6 +48,7 @@ func (s *Store) SaveAuthor(ctx context.Context, a Author) (Author, error) {
 	if err != nil {
 		return Author{}, fmt.Errorf("save author: %w", uniqueViolation(err))
 	}
+	s.announce(ctx) // bylines show authors' names
 	return a, nil
 }
 
@@ -131,5 +132,6 @@ func (s *Store) DeleteAuthor(ctx context.Context, id, heirID int64) error {
 	if err != nil {
 		return fmt.Errorf("delete author: %w", err)
 	}
+	s.announce(ctx) // their posts have another author now
 	return nil
 }

@@ -93,7 +93,7 @@ func (s *Store) PendingCommentCount(ctx context.Context, owner int64) (int, erro
 func (s *Store) ApproveComment(ctx context.Context, id, owner int64) error {
 	res, err := s.db.NewUpdate().Model((*Comment)(nil)).Set("status = ?", CommentApproved).
 		Where("id = ?", id).ApplyQueryBuilder(ownedBy(owner)).Exec(ctx)
-	return changed(res, err, fmt.Sprintf("approve comment %d", id))
+	return s.announced(ctx, changed(res, err, fmt.Sprintf("approve comment %d", id)))
 }
 
 // DeleteComment removes a comment, pending or approved. A comment that is
@@ -101,7 +101,7 @@ func (s *Store) ApproveComment(ctx context.Context, id, owner int64) error {
 func (s *Store) DeleteComment(ctx context.Context, id, owner int64) error {
 	res, err := s.db.NewDelete().Model((*Comment)(nil)).
 		Where("id = ?", id).ApplyQueryBuilder(ownedBy(owner)).Exec(ctx)
-	return changed(res, err, fmt.Sprintf("delete comment %d", id))
+	return s.announced(ctx, changed(res, err, fmt.Sprintf("delete comment %d", id)))
 }
 
 // UseCommentNonce records that the comment form with nonce has been sent;

@@ -24,6 +24,9 @@ type dialect interface {
 	// search returns one page of published posts matching the reader's
 	// query, best match first, with highlighted snippets.
 	search(ctx context.Context, db *bun.DB, q string, now time.Time, limit, offset int) ([]SearchResult, int, error)
+	// tagsJSON is an SQL expression: the tags of the post whose id is the
+	// column postID, as a JSON array of {id, name, slug} ordered by name.
+	tagsJSON(postID string) string
 }
 
 func subFS(dir string) fs.FS {

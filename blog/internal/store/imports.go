@@ -61,6 +61,9 @@ func (s *Store) Import(ctx context.Context, source string, dryRun bool, fn func(
 	if errors.Is(err, errRollback) {
 		return nil
 	}
+	if err == nil {
+		s.announce(ctx)
+	}
 	return err
 }
 

@@ -60,7 +60,8 @@ type Post struct {
 	UpdatedAt      time.Time  `bun:",notnull"`
 	// Version counts saves; an edit names the version it started from.
 	Version int64 `bun:",notnull"`
-	Tags    []Tag `bun:"m2m:post_tags,join:Post=Tag"`
+	// Tags are loaded with the post in one query (Store.withRelations).
+	Tags TagList `bun:"tags,scanonly"`
 }
 
 // PostRedirect keeps an old slug of a published post working.

@@ -65,3 +65,8 @@ func (postgres) search(ctx context.Context, db *bun.DB, q string, now time.Time,
 		q, now, limit, offset).Scan(ctx, &results)
 	return results, total, err
 }
+
+func (postgres) tagsJSON(postID string) string {
+	return `(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'slug', t.slug) ORDER BY t.name), '[]')
+		FROM post_tags AS pt JOIN tags AS t ON t.id = pt.tag_id WHERE pt.post_id = ` + postID + `)`
+}

@@ -58,10 +58,43 @@ func (s *Store) published(q *bun.SelectQuery) *bun.SelectQuery {
 // all. Only published posts whose time has come are included unless
 // f.Drafts is set.
 func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
+	q, err := s.postsQuery(new([]Post), f)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := q.Count(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count posts: %w", err)
+	}
+	posts, err := s.PostList(ctx, f)
+	return posts, int(total), err
+}
+
+// PostList returns a page of posts like Posts, without counting them all:
+// one query, whose cost depends on the page, not on the archive's size
+// (the partial index posts_published_list_idx walks posts in this order).
+func (s *Store) PostList(ctx context.Context, f PostFilter) ([]Post, error) {
 	var posts []Post
-	q := s.db.NewSelect().Model(&posts).
-		Relation("Author").
-		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") })
+	q, err := s.postsQuery(&posts, f)
+	if err != nil {
+		return nil, err
+	}
+	// Drafts have no publish time: they come first, newest first, on both
+	// databases (SQLite would otherwise sort NULL last).
+	order := "post.published_at DESC NULLS FIRST, post.id DESC"
+	if !f.Drafts && (f.State == "" || f.State == StatePublished) {
+		order = "post.published_at DESC, post.id DESC" // the partial index's order, so no sort
+	}
+	err = s.withRelations(q).OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(f.Offset)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("posts: %w", err)
+	}
+	return posts, nil
+}
+
+// postsQuery selects the posts f names, unordered and unpaged.
+func (s *Store) postsQuery(dst any, f PostFilter) (*bun.SelectQuery, error) {
+	q := s.db.NewSelect().Model(dst)
 	switch f.State {
 	case StateDraft:
 		q = q.Where("post.status = ?", StatusDraft)
@@ -74,7 +107,7 @@ func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
 			q = s.published(q)
 		}
 	default:
-		return nil, 0, fmt.Errorf("posts: unknown state %q", f.State)
+		return nil, fmt.Errorf("posts: unknown state %q", f.State)
 	}
 	if f.AuthorID != 0 {
 		q = q.Where("post.author_id = ?", f.AuthorID)
@@ -83,22 +116,20 @@ func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
 		q = q.Where("post.id IN (?)", s.db.NewSelect().Table("post_tags").Column("post_tags.post_id").
 			Join("JOIN tags ON tags.id = post_tags.tag_id").Where("tags.slug = ?", f.TagSlug))
 	}
-	// Drafts have no publish time: they come first, newest first, on both
-	// databases (SQLite would otherwise sort NULL last).
-	total, err := q.OrderExpr("post.published_at DESC NULLS FIRST, post.id DESC").
-		Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("posts: %w", err)
-	}
-	return posts, int(total), nil
+	return q, nil
+}
+
+// withRelations makes a select of posts (aliased "post") load each post's
+// author (a join) and tags (a JSON array from a correlated subquery) in the
+// same query, instead of one more query per relation.
+func (s *Store) withRelations(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.ColumnExpr("?TableColumns").ColumnExpr(s.dialect.tagsJSON("post.id") + " AS tags").Relation("Author")
 }
 
 // PostBySlug returns a published post with its author and tags.
 func (s *Store) PostBySlug(ctx context.Context, slug string) (Post, error) {
 	var p Post
-	err := s.published(s.db.NewSelect().Model(&p).
-		Relation("Author").
-		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") })).
+	err := s.published(s.withRelations(s.db.NewSelect().Model(&p))).
 		Where("post.slug = ?", slug).Scan(ctx)
 	return p, notFound(err, "post "+slug)
 }
@@ -106,9 +137,7 @@ func (s *Store) PostBySlug(ctx context.Context, slug string) (Post, error) {
 // PostByID returns any post, whatever its status, for its authors.
 func (s *Store) PostByID(ctx context.Context, id int64) (Post, error) {
 	var p Post
-	err := s.db.NewSelect().Model(&p).
-		Relation("Author").
-		Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") }).
+	err := s.withRelations(s.db.NewSelect().Model(&p)).
 		Where("post.id = ?", id).Scan(ctx)
 	return p, notFound(err, fmt.Sprintf("post %d", id))
 }
@@ -157,6 +186,7 @@ func (s *Store) CreatePost(ctx context.Context, in PostInput) (Post, error) {
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", uniqueViolation(err))
 	}
+	s.announce(ctx)
 	return p, nil
 }
 
@@ -184,8 +214,7 @@ func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, e
 	p.ID = id
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var cur Post
-		if err := tx.NewSelect().Model(&cur).Relation("Author").
-			Relation("Tags", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("tag.name") }).
+		if err := s.withRelations(tx.NewSelect().Model(&cur)).
 			Where("post.id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, fmt.Sprintf("post %d", id))
 		}
@@ -224,6 +253,7 @@ func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, e
 	if err != nil {
 		return Post{}, fmt.Errorf("update post: %w", uniqueViolation(err))
 	}
+	s.announce(ctx)
 	return s.PostByID(ctx, id)
 }
 
@@ -280,7 +310,7 @@ func slugFree(ctx context.Context, tx bun.Tx, slug string, exceptID int64) error
 // DeletePost removes a post with its comments and tag links.
 func (s *Store) DeletePost(ctx context.Context, id int64) error {
 	res, err := s.db.NewDelete().Model((*Post)(nil)).Where("id = ?", id).Exec(ctx)
-	return changed(res, err, fmt.Sprintf("delete post %d", id))
+	return s.announced(ctx, changed(res, err, fmt.Sprintf("delete post %d", id)))
 }
 
 // setTags replaces a post's tags, creating tags that do not exist yet.

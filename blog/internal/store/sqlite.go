@@ -100,3 +100,11 @@ func (sqlite) search(ctx context.Context, db *bun.DB, q string, now time.Time, l
 		match, now, limit, offset, MarkStart, MarkEnd, match).Scan(ctx, &results)
 	return results, total, err
 }
+
+// tagsJSON aggregates a subquery already in name order: SQLite's
+// json_group_array keeps the order rows arrive in.
+func (sqlite) tagsJSON(postID string) string {
+	return `(SELECT coalesce(json_group_array(json_object('id', t.id, 'name', t.name, 'slug', t.slug)), '[]')
+		FROM (SELECT t.id, t.name, t.slug FROM post_tags AS pt JOIN tags AS t ON t.id = pt.tag_id
+		      WHERE pt.post_id = ` + postID + ` ORDER BY t.name) AS t)`
+}

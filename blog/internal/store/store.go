@@ -52,6 +52,9 @@ func uniqueViolation(err error) error {
 type Store struct {
 	db      *bun.DB
 	dialect dialect
+	hooks   *changeHooks
+	// databaseURL is kept for the change listener's own connection.
+	databaseURL string
 	// Now is the clock used for visibility of scheduled posts; tests move it.
 	Now func() time.Time
 }
@@ -94,7 +97,7 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 		d = sqlite{path: sqlitePath}
 	}
 	db.RegisterModel((*PostTag)(nil))
-	s := &Store{db: db, dialect: d, Now: time.Now}
+	s := &Store{db: db, dialect: d, hooks: newChangeHooks(), databaseURL: databaseURL, Now: time.Now}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

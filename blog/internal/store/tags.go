@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -60,4 +61,35 @@ func (s *Store) Tags(ctx context.Context) ([]TagCount, error) {
 		return nil, fmt.Errorf("tags: %w", err)
 	}
 	return tags, nil
+}
+
+// TagList is a post's tags. It scans from the JSON array that
+// Store.withRelations selects, so a list of posts and their tags is one
+// query.
+type TagList []Tag
+
+// Scan reads the JSON array of {id, name, slug} objects.
+func (l *TagList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("tags: cannot scan %T", src)
+	}
+	// encoding/json matches the keys to ID, Name and Slug.
+	var tags []Tag
+	if err := json.Unmarshal(b, &tags); err != nil {
+		return fmt.Errorf("tags: %w", err)
+	}
+	if len(tags) == 0 {
+		tags = nil
+	}
+	*l = tags
+	return nil
 }

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// changesChannel is the PostgreSQL NOTIFY channel on which every process
+// announces a write that changes what readers see, so that each app
+// instance drops the pages it rendered from the old data.
+const changesChannel = "blog_changes"
+
+// changeHooks are the functions called after a write that readers see.
+type changeHooks struct {
+	mu  sync.Mutex
+	fns []func()
+	// instance names this process in notifications, so that it does not
+	// act twice on its own writes.
+	instance string
+}
+
+func newChangeHooks() *changeHooks {
+	buf := make([]byte, 8)
+	_, _ = rand.Read(buf)
+	return &changeHooks{instance: hex.EncodeToString(buf)}
+}
+
+// OnChange registers fn to be called after every write of this process
+// that changes a public page (posts, their tags and redirects, approved
+// comments, authors' names), once the write is committed. Listen calls it
+// for other processes' writes. fn must be quick: it runs on the writer's
+// request.
+func (s *Store) OnChange(fn func()) {
+	s.hooks.mu.Lock()
+	defer s.hooks.mu.Unlock()
+	s.hooks.fns = append(s.hooks.fns, fn)
+}
+
+// announce tells of a committed write: to this process's hooks at once,
+// and on PostgreSQL to every other process through NOTIFY. A write path
+// that readers see must call it; one that forgets leaves pages stale.
+func (s *Store) announce(ctx context.Context) {
+	s.runHooks()
+	if s.dialect.name() != "postgres" {
+		return
+	}
+	// A fresh context: the write is done even if the request was cancelled
+	// just after, and the other instances must still hear of it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", changesChannel, s.hooks.instance); err != nil {
+		// The other instances' listeners lost their connection too if the
+		// database went away, and they drop everything when they reconnect.
+		slog.Default().Warn("could not announce a change to other instances", "err", err)
+	}
+}
+
+// announced announces the write when err is nil, and returns err.
+func (s *Store) announced(ctx context.Context, err error) error {
+	if err == nil {
+		s.announce(ctx)
+	}
+	return err
+}
+
+func (s *Store) runHooks() {
+	s.hooks.mu.Lock()
+	fns := append([]func(){}, s.hooks.fns...)
+	s.hooks.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// Listen calls the OnChange hooks whenever another process changes what
+// readers see, until ctx ends. On PostgreSQL it LISTENs on a connection of
+// its own and reconnects when that drops; after every (re)connection it
+// calls the hooks once, since notifications sent meanwhile are lost. On
+// SQLite it polls PRAGMA data_version every second, which changes when
+// another connection commits. ready, when not nil, is closed once the
+// first listening connection is up.
+func (s *Store) Listen(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+	if s.dialect.name() != "postgres" {
+		s.pollDataVersion(ctx, log, ready)
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, &ready)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("change listener lost its database connection; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// listenOnce holds one listening connection until it fails.
+func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
+	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.Connect(connectCtx, s.databaseURL)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
+		return err
+	}
+	s.runHooks() // whatever changed while no connection listened
+	if *ready != nil {
+		close(*ready)
+		*ready = nil
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload != s.hooks.instance {
+			s.runHooks()
+		}
+	}
+}
+
+// pollDataVersion watches a SQLite file for commits by other processes
+// (blog import, blog seed) on a connection of its own.
+func (s *Store) pollDataVersion(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+	var last int64 = -1
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		var v int64
+		if err := s.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil {
+			if last >= 0 && v != last {
+				s.runHooks()
+			}
+			last = v
+		} else if ctx.Err() == nil {
+			log.Warn("change poll failed", "err", err)
+		}
+		if ready != nil {
+			close(ready)
+			ready = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Archive is what post lists need to know about all published posts. It
+// changes only on writes and when a scheduled post's time comes, so the
+// web layer reads it once per change instead of once per request.
+type Archive struct {
+	Published int        // published posts whose time has come
+	Tags      []TagCount // tags of those posts, most used first
+	// NextPublication is when the next scheduled post goes out (zero when
+	// none is scheduled): what was read before is stale from then on.
+	NextPublication time.Time
+}
+
+// Archive counts the published posts and their tags.
+func (s *Store) Archive(ctx context.Context) (Archive, error) {
+	now := s.now()
+	var row struct {
+		Published int
+		Next      sql.NullTime
+	}
+	err := s.db.NewSelect().TableExpr("posts AS post").
+		ColumnExpr("count(*) FILTER (WHERE post.published_at <= ?) AS published", now).
+		ColumnExpr("min(post.published_at) FILTER (WHERE post.published_at > ?) AS next", now).
+		Where("post.status = ?", StatusPublished).Scan(ctx, &row)
+	if err != nil {
+		return Archive{}, fmt.Errorf("archive: %w", err)
+	}
+	a := Archive{Published: row.Published}
+	if row.Next.Valid {
+		a.NextPublication = row.Next.Time
+	}
+	if a.Tags, err = s.Tags(ctx); err != nil {
+		return Archive{}, err
+	}
+	return a, nil
+}
+
+// Analyze refreshes the planner's statistics. Run it after a bulk load
+// (seed, import): until autovacuum gets to it, the planner would otherwise
+// guess from an empty table and sort instead of using indexes.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
+// Unavailable reports whether err means the database cannot be reached
+// right now (down, restarting, refusing connections, too slow), as
+// opposed to a bad query: the caller should answer "try again soon".
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 08: connection exceptions; 57P0x: the server is shutting
+		// down, crashed or not accepting connections yet.
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) && lite.Code()&0xff == 5 { // SQLITE_BUSY and its extended codes
+		return true
+	}
+	return pgconn.SafeToRetry(err)
+}
