@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,7 @@ type Config struct {
 	AdminPassword  string
 	LogFormat      string        // text or json
 	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
+	CacheBytes     int64         // bound of the in-memory page cache; 0 turns it off
 }
 
 // Secure reports whether the blog is served over https.
@@ -111,6 +113,12 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 	if err != nil || c.ShutdownDelay < 0 {
 		return c, fmt.Errorf("BLOG_SHUTDOWN_DELAY: %q must be a duration such as 5s", getenv("BLOG_SHUTDOWN_DELAY"))
 	}
+
+	mb, err := strconv.Atoi(env("BLOG_CACHE_MB", "32"))
+	if err != nil || mb < 0 || mb > 4096 {
+		return c, fmt.Errorf("BLOG_CACHE_MB: %q must be a whole number of megabytes from 0 to 4096", getenv("BLOG_CACHE_MB"))
+	}
+	c.CacheBytes = int64(mb) << 20
 
 	// The password alone is fine: "blog user create" reads it too.
 	if c.AdminEmail != "" && c.AdminPassword == "" {

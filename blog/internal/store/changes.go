@@ -190,7 +190,7 @@ func (s *Store) Archive(ctx context.Context) (Archive, error) {
 	now := s.now()
 	var row struct {
 		Published int
-		Next      sql.NullTime
+		Next      time.Time // bun parses SQLite's text; NULL stays zero
 	}
 	err := s.db.NewSelect().TableExpr("posts AS post").
 		ColumnExpr("count(*) FILTER (WHERE post.published_at <= ?) AS published", now).
@@ -199,10 +199,7 @@ func (s *Store) Archive(ctx context.Context) (Archive, error) {
 	if err != nil {
 		return Archive{}, fmt.Errorf("archive: %w", err)
 	}
-	a := Archive{Published: row.Published}
-	if row.Next.Valid {
-		a.NextPublication = row.Next.Time
-	}
+	a := Archive{Published: row.Published, NextPublication: row.Next}
 	if a.Tags, err = s.Tags(ctx); err != nil {
 		return Archive{}, err
 	}

@@ -125,6 +125,10 @@ func (s *Store) Dialect() string { return s.dialect.name() }
 // compare the same way on both databases.
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
 
+// Clock is the time as the store sees it: what decides whether a scheduled
+// post is out yet.
+func (s *Store) Clock() time.Time { return s.Now() }
+
 // notFound maps sql.ErrNoRows to ErrNotFound and wraps other errors.
 func notFound(err error, what string) error {
 	if err == nil {

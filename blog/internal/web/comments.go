@@ -63,12 +63,17 @@ func (s *Server) checkCommentToken(token string, postID int64) (string, time.Tim
 	return parts[1], at.Add(commentTokenTTL), nil
 }
 
-// commentForm is a fresh comment form for a post, with a new nonce: post
-// pages therefore differ on every load and are not answered 304.
+// commentForm is a fresh comment form for a post, with a new nonce.
 func (s *Server) commentForm(p store.Post) views.CommentForm {
+	return views.CommentForm{Slug: p.Slug, Token: s.commentTokenAt(p.ID, time.Now())}
+}
+
+// commentTokenAt is a token for a comment form on post postID served at
+// at, with a new nonce.
+func (s *Server) commentTokenAt(postID int64, at time.Time) string {
 	buf := make([]byte, 12)
 	_, _ = rand.Read(buf)
-	return views.CommentForm{Slug: p.Slug, Token: s.commentToken(p.ID, time.Now(), base64.RawURLEncoding.EncodeToString(buf))}
+	return s.commentToken(postID, at, base64.RawURLEncoding.EncodeToString(buf))
 }
 
 // invisible are characters that change how a name reads without showing:

@@ -3,10 +3,15 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
+
+// retryAfter is the Retry-After, in seconds, of a 503 while the database
+// is unavailable.
+const retryAfter = 5
 
 // badRequest is an error in what the client sent, explained to the reader.
 type badRequest struct{ msg string }
@@ -22,6 +27,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.notFound(w, r)
 	case errors.As(err, &bad):
 		s.errorPage(w, r, http.StatusBadRequest, "That request didn’t make sense", bad.msg)
+	case store.Unavailable(err):
+		// The database is down or restarting: readers are told to come
+		// back in a moment, and nothing pages anyone for a 500.
+		s.log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Back in a moment",
+			"The blog cannot reach its database right now. Nothing you sent was saved; please try again in a few seconds.")
 	default:
 		s.serverError(w, r, err)
 	}
@@ -56,7 +68,11 @@ func (s *Server) unmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			mux.ServeHTTP(w, r)
+			if _, cached := h.(*cachedHandler); cached {
+				mux.ServeHTTP(w, r)
+			} else {
+				s.condMux.ServeHTTP(w, r)
+			}
 			return
 		}
 		probe := &headerProbe{header: http.Header{}}

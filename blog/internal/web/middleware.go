@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -291,4 +292,17 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
+}
+
+// requestTimeout bounds how long a request may wait on the database: a
+// database that hangs turns into a 503, not a reader waiting forever.
+const requestTimeout = 10 * time.Second
+
+// timeLimit gives every request a deadline for the work it does.
+func (s *Server) timeLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

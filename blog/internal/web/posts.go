@@ -60,15 +60,11 @@ func pager(path string, page, total int, extra url.Values) views.Pager {
 	return p
 }
 
-// listPosts loads one page of a post list. ok is false when it has already
-// answered: a page past the end redirects to the last page.
-func (s *Server) listPosts(w http.ResponseWriter, r *http.Request, path, tag string) (posts []store.Post, pg views.Pager, ok bool) {
+// listPosts loads one page of a post list of total posts. ok is false
+// when it has already answered: a page past the end redirects to the last
+// page.
+func (s *Server) listPosts(w http.ResponseWriter, r *http.Request, path, tag string, total int) (posts []store.Post, pg views.Pager, ok bool) {
 	page, err := pageParam(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return nil, pg, false
-	}
-	posts, total, err := s.store.Posts(r.Context(), store.PostFilter{TagSlug: tag, Limit: perPage, Offset: (page - 1) * perPage})
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, pg, false
@@ -79,12 +75,22 @@ func (s *Server) listPosts(w http.ResponseWriter, r *http.Request, path, tag str
 		http.Redirect(w, r, pageURL(path, pg.Pages, nil), http.StatusFound)
 		return nil, pg, false
 	}
+	posts, err = s.store.PostList(r.Context(), store.PostFilter{TagSlug: tag, Limit: perPage, Offset: (page - 1) * perPage})
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, pg, false
+	}
 	return posts, pg, true
 }
 
 func (s *Server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts, pg, ok := s.listPosts(w, r, "/", "")
+		arch, err := s.archive(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		posts, pg, ok := s.listPosts(w, r, "/", "", arch.a.Published)
 		if !ok {
 			return
 		}
@@ -98,11 +104,7 @@ func (s *Server) handleHome() http.Handler {
 			Pager: pg,
 		}
 		if pg.Page == 1 && !isFragmentRequest(r) {
-			var err error
-			if vm.Tags, err = s.store.Tags(r.Context()); err != nil {
-				s.fail(w, r, err)
-				return
-			}
+			vm.Tags = arch.a.Tags
 		}
 		s.render(w, r, http.StatusOK, views.List(vm), views.ListMore(vm))
 	})
@@ -110,13 +112,20 @@ func (s *Server) handleHome() http.Handler {
 
 func (s *Server) handleTag() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tag, err := s.store.TagBySlug(r.Context(), r.PathValue("tag"))
+		arch, err := s.archive(r.Context())
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		// Only a tag that published posts carry exists for readers, so a
+		// tag of drafts or scheduled posts does not leak its name.
+		tag, found := arch.bySlug[r.PathValue("tag")]
+		if !found {
+			s.notFound(w, r)
+			return
+		}
 		path := "/tags/" + tag.Slug
-		posts, pg, ok := s.listPosts(w, r, path, tag.Slug)
+		posts, pg, ok := s.listPosts(w, r, path, tag.Slug, tag.Posts)
 		if !ok {
 			return
 		}
@@ -156,7 +165,7 @@ func (s *Server) handlePost() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		form := s.commentForm(post)
+		form := views.CommentForm{Slug: post.Slug, Token: s.tokenFor(r.Context(), post)}
 		if r.URL.Query().Get("comment") == "pending" {
 			form.Notice = commentPending
 		}

@@ -7,17 +7,17 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
 	// Readers.
-	mux.Handle("GET /{$}", s.handleHome())
-	mux.Handle("GET /posts/{slug}", s.handlePost())
+	mux.Handle("GET /{$}", s.cached(s.handleHome()))
+	mux.Handle("GET /posts/{slug}", s.cached(s.handlePost()))
 	mux.Handle("POST /posts/{slug}/comments", s.handleComment())
-	mux.Handle("GET /tags/{tag}", s.handleTag())
-	mux.Handle("GET /search", s.handleSearch())
+	mux.Handle("GET /tags/{tag}", s.cached(s.handleTag()))
+	mux.Handle("GET /search", s.cached(s.handleSearch()))
 
 	// Machines.
-	mux.Handle("GET /feed.atom", s.handleAtom())
-	mux.Handle("GET /feed.rss", s.handleRSS())
-	mux.Handle("GET /sitemap.xml", s.handleSitemap())
-	mux.Handle("GET /robots.txt", s.handleRobots())
+	mux.Handle("GET /feed.atom", s.cached(s.handleAtom()))
+	mux.Handle("GET /feed.rss", s.cached(s.handleRSS()))
+	mux.Handle("GET /sitemap.xml", s.cached(s.handleSitemap()))
+	mux.Handle("GET /robots.txt", s.cached(s.handleRobots()))
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /static/{file}", s.assets)
@@ -50,6 +50,9 @@ func (s *Server) routes() http.Handler {
 
 	// Outermost first: every response, including errors and panics, is
 	// logged and carries the security headers; cross-origin form posts
-	// (CSRF) are refused before any handler runs.
-	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(conditionalGet(s.unmatched(mux)))))))
+	// (CSRF) are refused before any handler runs. Cached routes answer
+	// conditional requests themselves; the others go through
+	// conditionalGet (see unmatched).
+	s.condMux = s.timeLimit(conditionalGet(mux))
+	return s.logRequests(s.securityHeaders(s.recoverPanics(s.crossOrigin(s.parseForms(s.unmatched(mux))))))
 }

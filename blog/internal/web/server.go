@@ -4,11 +4,15 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/blogstack/blogstack/blog/internal/cache"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
@@ -21,8 +25,8 @@ type Store interface {
 	PostBySlug(ctx context.Context, slug string) (store.Post, error)
 	RedirectSlug(ctx context.Context, oldSlug string) (string, error)
 	RedirectPath(ctx context.Context, path string) (string, error)
-	TagBySlug(ctx context.Context, slug string) (store.Tag, error)
-	Tags(ctx context.Context) ([]store.TagCount, error)
+	PostList(ctx context.Context, f store.PostFilter) ([]store.Post, error)
+	Archive(ctx context.Context) (store.Archive, error)
 	ApprovedComments(ctx context.Context, postID int64) ([]store.Comment, error)
 	Search(ctx context.Context, q string, limit, offset int) ([]store.SearchResult, int, error)
 	Sitemap(ctx context.Context) ([]store.SitemapEntry, error)
@@ -52,6 +56,12 @@ type Store interface {
 	CreatePost(ctx context.Context, in store.PostInput) (store.Post, error)
 	UpdatePost(ctx context.Context, id int64, in store.PostInput) (store.Post, error)
 	DeletePost(ctx context.Context, id int64) error
+
+	// OnChange registers a function called after every write that changes
+	// what readers see, in this process or (after Listen) another.
+	OnChange(fn func())
+	// Clock is the time as the store sees it (tests move it).
+	Clock() time.Time
 }
 
 // Server holds the handlers' dependencies and the readiness state.
@@ -62,6 +72,12 @@ type Server struct {
 	assets   *Assets
 	draining atomic.Bool
 	handler  http.Handler
+	condMux  http.Handler // the route table behind conditionalGet, for uncached routes
+
+	pages     *cache.Cache[*page]
+	arch      atomic.Pointer[archiveMemo]
+	archMu    sync.Mutex
+	tokenSlot string // stands for the comment token in cached post pages
 
 	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
 	loginAccounts *limiter // failed sign-ins per account
@@ -84,12 +100,25 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *S
 
 		CommentMinFill: 3 * time.Second,
 	}
+	s.pages = cache.New[*page](cfg.CacheBytes, st.Clock)
+	st.OnChange(s.pages.Invalidate)
+	slot := make([]byte, 12)
+	_, _ = rand.Read(slot)
+	s.tokenSlot = "token-slot-" + hex.EncodeToString(slot)
 	s.handler = s.routes()
 	return s
 }
 
 // ServeHTTP serves the blog.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// PageCache is the cache of rendered pages, for its counters.
+func (s *Server) PageCache() *cache.Cache[*page] { return s.pages }
+
+// Invalidate drops every cached page. Writes through the store do it by
+// themselves; call it after a change that readers see and the store does
+// not make.
+func (s *Server) Invalidate() { s.pages.Invalidate() }
 
 // Drain makes /readyz answer 503 so that a load balancer or proxy stops
 // sending new traffic before the server shuts down.

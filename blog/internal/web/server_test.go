@@ -547,8 +547,11 @@ func TestHealthAndDrain(t *testing.T) {
 			t.Errorf("pages while draining: %d, want 200 (still serving)", resp.StatusCode)
 		}
 		f.store.Close()
-		if resp, _ := f.get("/"); resp.StatusCode != 500 {
-			t.Errorf("page with the database gone: %d, want the 500 page", resp.StatusCode)
+		if resp, _ := f.get("/"); resp.StatusCode != 200 {
+			t.Errorf("cached page with the database gone: %d, want it served from the cache", resp.StatusCode)
+		}
+		if resp, _ := f.get("/?page=2"); resp.StatusCode != 500 {
+			t.Errorf("uncached page with the database closed: %d, want the 500 page", resp.StatusCode)
 		}
 	})
 }
