@@ -188,4 +188,3 @@ func (s *Server) archive(ctx context.Context) (*archiveMemo, error) {
 	s.pages.SetExpiry(gen, a.NextPublication)
 	return m, nil
 }
-
