@@ -170,6 +170,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("serving", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "database", st.Dialect(), "version", version)
 
 	go sweepSessions(ctx, st, log)
+	// Other instances' writes (and blog import, blog seed) reach this
+	// instance's page cache through the store's change listener.
+	go st.Listen(ctx, log, nil)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -327,9 +330,10 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	posts := fs.Int("posts", 0, "how many posts to create (1 to 100000)")
+	comments := fs.Int("comments", 0, "about how many comments in all (default: 0 to 4 per post)")
 	ifEmpty := fs.Bool("if-empty", false, "only seed a database that has no posts")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("seed: %w (usage: blog seed --posts N [--if-empty])", err)
+		return fmt.Errorf("seed: %w (usage: blog seed --posts N [--comments N] [--if-empty])", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("seed: unexpected argument %q", fs.Arg(0))
@@ -380,7 +384,12 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		progress = stdout
 	}
 	seedRand := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
-	if err := seed.Run(ctx, st, seed.Options{Posts: *posts, AuthorID: author.ID, Now: time.Now(), Rand: seedRand, Progress: progress}); err != nil {
+	if err := seed.Run(ctx, st, seed.Options{Posts: *posts, Comments: *comments, AuthorID: author.ID, Now: time.Now(), Rand: seedRand, Progress: progress}); err != nil {
+		return err
+	}
+	// Fresh statistics, or the planner guesses from an empty table until
+	// autovacuum comes by and sorts every post for the home page.
+	if err := st.Analyze(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d posts into %s\n", *posts, st.Dialect())

@@ -23,7 +23,10 @@ type Store interface {
 
 // Options control a seeding run.
 type Options struct {
-	Posts    int
+	Posts int
+	// Comments is about how many comments to create in all; 0 means 0 to
+	// 4 per post.
+	Comments int
 	AuthorID int64
 	Now      time.Time
 	Rand     *rand.Rand
@@ -65,7 +68,11 @@ func Run(ctx context.Context, s Store, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("seed post %d: %w", i+1, err)
 		}
-		for c := range r.IntN(5) {
+		perPost := 5
+		if opts.Comments > 0 {
+			perPost = 2*opts.Comments/opts.Posts + 1 // 0 to twice the average
+		}
+		for c := range r.IntN(perPost) {
 			status := store.CommentApproved
 			if r.IntN(4) == 0 {
 				status = store.CommentPending

@@ -61,10 +61,12 @@ func (s *Store) Import(ctx context.Context, source string, dryRun bool, fn func(
 	if errors.Is(err, errRollback) {
 		return nil
 	}
-	if err == nil {
-		s.announce(ctx)
+	if err != nil {
+		return err
 	}
-	return err
+	s.announce(ctx)
+	// A bulk load: fresh statistics keep the planner on the indexes.
+	return s.Analyze(ctx)
 }
 
 // ImportTx is one import's transaction.
