@@ -109,6 +109,10 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 	return s, nil
 }
 
+// AddQueryHook runs h around every statement; tests count queries with
+// it. Add hooks before the store is in use.
+func (s *Store) AddQueryHook(h bun.QueryHook) { s.db.AddQueryHook(h) }
+
 // Close closes the database pool.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -12,7 +12,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -121,3 +124,20 @@ func missing(tb testing.TB, why string) {
 	}
 	tb.Logf("PostgreSQL tests skipped: %s", why)
 }
+
+// CountQueries counts the statements s runs from now on, so that a test
+// can hold a page to its number of queries (no N+1).
+func CountQueries(s *store.Store) *atomic.Int64 {
+	n := &atomic.Int64{}
+	s.AddQueryHook(queryCounter{n})
+	return n
+}
+
+type queryCounter struct{ n *atomic.Int64 }
+
+func (q queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
