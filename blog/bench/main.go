@@ -149,7 +149,9 @@ func measureSize(o options, bin string, n int) ([]row, string, error) {
 	fmt.Fprintf(os.Stderr, "seeding %d posts and about %d comments...\n", n, 5*n)
 	start := time.Now()
 	seed := exec.Command(bin, "seed", "--posts", strconv.Itoa(n), "--comments", strconv.Itoa(5*n))
-	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BLOG_DATA_DIR="+o.work, "BLOG_LOG_FORMAT=json")
+	// Seeding commits once per post and comment: without waiting for each
+	// commit to reach the disk it takes a fraction of the time.
+	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL+"&synchronous_commit=off", "BLOG_DATA_DIR="+o.work, "BLOG_LOG_FORMAT=json")
 	if out, err := seed.CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("seed: %w\n%s", err, out)
 	}

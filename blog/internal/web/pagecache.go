@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/blogstack/blogstack/blog/internal/store"
@@ -23,18 +25,29 @@ import (
 // placeholder (tokenSlot) in its place, and each response gets a fresh
 // token there.
 
-// page is one cached response: a 200 with its body.
+// page is one cached response: a 200 with its body. The header values are
+// slices made once and shared by every response that serves the page.
 type page struct {
-	contentType string
+	contentType []string
 	vary        []string
-	etag        string // strong, quoted; a page with a token slot appends the token's period
-	body        []byte // without the placeholder
-	slot        int    // where the comment token goes in body, or -1
-	postID      int64  // the post the comment token is for
+	etag        string   // unquoted; a page with a token slot appends the token's period
+	quotedETag  []string // the ETag header of a page without a slot
+	length      []string // the Content-Length of a page without a slot
+	body        []byte   // without the placeholder
+	slot        int      // where the comment token goes in body, or -1
+	postID      int64    // the post the comment token is for
 }
 
 // size is what the page costs the cache.
-func (p *page) size() int { return len(p.body) + len(p.contentType) + len(p.etag) + 64 }
+func (p *page) size() int { return len(p.body) + 2*len(p.etag) + 128 }
+
+// noCache makes browsers revalidate (cheaply, with the ETag) every time,
+// so that an edit shows on the next load.
+var noCache = []string{"no-cache"}
+
+// bufs are response buffers for pages that get a token: the page goes out
+// in one write instead of three.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // tokenPeriod is how long a revalidated post page may keep the comment
 // token it was first served with: well within commentTokenTTL, so that a
@@ -98,8 +111,8 @@ func (h *cachedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{
-		contentType: w.Header().Get("Content-Type"),
-		vary:        w.Header().Values("Vary"),
+		contentType: []string{w.Header().Get("Content-Type")},
+		vary:        slices.Clip(w.Header().Values("Vary")), // shared: an Add must not write into it
 		body:        bytes.Clone(rec.body.Bytes()),
 		slot:        -1,
 	}
@@ -111,6 +124,8 @@ func (h *cachedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256(p.body)
 	p.etag = base64.RawURLEncoding.EncodeToString(sum[:18])
+	p.quotedETag = []string{`"` + p.etag + `"`}
+	p.length = []string{strconv.Itoa(len(p.body))}
 	if archErr == nil {
 		s.pages.Put(gen, key, p, p.size())
 	}
@@ -121,39 +136,46 @@ func (h *cachedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // body with a fresh comment token otherwise.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request, p *page) {
 	h := w.Header()
-	h.Set("Content-Type", p.contentType)
+	h["Content-Type"] = p.contentType
 	if len(p.vary) > 0 {
 		h["Vary"] = p.vary
 	}
-	h.Set("Cache-Control", "no-cache")
-	etag := p.etag
-	now := time.Now()
-	if p.slot >= 0 {
-		etag += "." + strconv.FormatInt(now.Unix()/int64(tokenPeriod/time.Second), 36)
+	h["Cache-Control"] = noCache
+	if p.slot < 0 {
+		h["ETag"] = p.quotedETag
+		if etagMatch(r.Header.Get("If-None-Match"), p.quotedETag[0]) {
+			delete(h, "Content-Type")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h["Content-Length"] = p.length
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(p.body)
+		}
+		return
 	}
-	etag = `"` + etag + `"`
+	now := time.Now()
+	etag := `"` + p.etag + "." + strconv.FormatInt(now.Unix()/int64(tokenPeriod/time.Second), 36) + `"`
 	h.Set("ETag", etag)
 	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		h.Del("Content-Type")
+		delete(h, "Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	var token string
-	if p.slot >= 0 {
-		token = s.commentTokenAt(p.postID, now)
-	}
+	token := s.commentTokenAt(p.postID, now)
 	h.Set("Content-Length", strconv.Itoa(len(p.body)+len(token)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if p.slot < 0 {
-		_, _ = w.Write(p.body)
-		return
-	}
-	_, _ = w.Write(p.body[:p.slot])
-	_, _ = w.Write([]byte(token))
-	_, _ = w.Write(p.body[p.slot:])
+	buf := bufs.Get().(*[]byte)
+	b := append((*buf)[:0], p.body[:p.slot]...)
+	b = append(b, token...)
+	b = append(b, p.body[p.slot:]...)
+	_, _ = w.Write(b)
+	*buf = b
+	bufs.Put(buf)
 }
 
 // archiveMemo is the store's Archive as of one cache generation.

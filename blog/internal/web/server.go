@@ -4,7 +4,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -77,7 +79,8 @@ type Server struct {
 	pages     *cache.Cache[*page]
 	arch      atomic.Pointer[archiveMemo]
 	archMu    sync.Mutex
-	tokenSlot string // stands for the comment token in cached post pages
+	tokenSlot string    // stands for the comment token in cached post pages
+	macs      sync.Pool // of HMAC-SHA256 states keyed with the secret, for comment tokens
 
 	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
 	loginAccounts *limiter // failed sign-ins per account
@@ -100,6 +103,7 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *S
 
 		CommentMinFill: 3 * time.Second,
 	}
+	s.macs.New = func() any { return hmac.New(sha256.New, cfg.SecretKey) }
 	s.pages = cache.New[*page](cfg.CacheBytes, st.Clock)
 	st.OnChange(s.pages.Invalidate)
 	slot := make([]byte, 12)
