@@ -582,7 +582,8 @@ local tokens = os.getenv("BENCH_TOKENS")
 if tokens ~= nil and tokens ~= "" then
   for line in io.lines(tokens) do forms[#forms + 1] = line end
 end
-local i, f, thread_id = 0, 0, 0
+-- thread_id is a global: setup sets it in each thread's own state.
+local i, f = 0, 0
 local counter = 0
 function setup(thread)
   counter = counter + 1

@@ -24,6 +24,8 @@ type PostFilter struct {
 	// State, when set, keeps only posts in that state (implies Drafts for
 	// StateDraft and StateScheduled).
 	State string
+	// WithHTML loads the posts' rendered HTML too (feeds carry it).
+	WithHTML bool
 }
 
 // Post states as an author sees them on the dashboard.
@@ -58,7 +60,7 @@ func (s *Store) published(q *bun.SelectQuery) *bun.SelectQuery {
 // all. Only published posts whose time has come are included unless
 // f.Drafts is set.
 func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
-	q, err := s.postsQuery(new([]Post), f)
+	q, err := s.filterPosts(s.db.NewSelect().Model((*Post)(nil)), f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -70,12 +72,19 @@ func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
 	return posts, int(total), err
 }
 
-// PostList returns a page of posts like Posts, without counting them all:
-// one query, whose cost depends on the page, not on the archive's size
-// (the partial index posts_published_list_idx walks posts in this order).
+// listColumns are what a list of posts shows. The markdown and plain text
+// stay in the database: a list page would otherwise fetch whole posts.
+const listColumns = "post.id, post.author_id, post.slug, post.title, post.excerpt, post.reading_minutes, " +
+	"post.status, post.published_at, post.created_at, post.updated_at, post.version"
+
+// PostList returns a page of posts like Posts, without counting them all,
+// in one query. The page's ids are found first (walking the partial index
+// posts_published_list_idx in its order), and only those ten posts are
+// joined to their author and tags, so a deep page costs an index walk, not
+// the tags of every post skipped. Posts carry their HTML only with
+// f.WithHTML (feeds), and never their markdown or plain text.
 func (s *Store) PostList(ctx context.Context, f PostFilter) ([]Post, error) {
-	var posts []Post
-	q, err := s.postsQuery(&posts, f)
+	ids, err := s.filterPosts(s.db.NewSelect().Model((*Post)(nil)).Column("id"), f)
 	if err != nil {
 		return nil, err
 	}
@@ -85,16 +94,23 @@ func (s *Store) PostList(ctx context.Context, f PostFilter) ([]Post, error) {
 	if !f.Drafts && (f.State == "" || f.State == StatePublished) {
 		order = "post.published_at DESC, post.id DESC" // the partial index's order, so no sort
 	}
-	err = s.withRelations(q).OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(f.Offset)).Scan(ctx)
+	ids = ids.OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(f.Offset))
+	columns := listColumns
+	if f.WithHTML {
+		columns += ", post.html"
+	}
+	var posts []Post
+	err = s.db.NewSelect().Model(&posts).ColumnExpr(columns).
+		ColumnExpr(s.dialect.tagsJSON("post.id")+" AS tags").Relation("Author").
+		Where("post.id IN (?)", ids).OrderExpr(order).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("posts: %w", err)
 	}
 	return posts, nil
 }
 
-// postsQuery selects the posts f names, unordered and unpaged.
-func (s *Store) postsQuery(dst any, f PostFilter) (*bun.SelectQuery, error) {
-	q := s.db.NewSelect().Model(dst)
+// filterPosts restricts a select of posts to those f names.
+func (s *Store) filterPosts(q *bun.SelectQuery, f PostFilter) (*bun.SelectQuery, error) {
 	switch f.State {
 	case StateDraft:
 		q = q.Where("post.status = ?", StatusDraft)
@@ -119,7 +135,7 @@ func (s *Store) postsQuery(dst any, f PostFilter) (*bun.SelectQuery, error) {
 	return q, nil
 }
 
-// withRelations makes a select of posts (aliased "post") load each post's
+// withRelations makes a select of one post (aliased "post") load its
 // author (a join) and tags (a JSON array from a correlated subquery) in the
 // same query, instead of one more query per relation.
 func (s *Store) withRelations(q *bun.SelectQuery) *bun.SelectQuery {

@@ -16,7 +16,7 @@ const feedSize = 20
 
 // feed builds the feed of the newest published posts.
 func (s *Server) feed(r *http.Request) (*feeds.Feed, error) {
-	posts, err := s.store.PostList(r.Context(), store.PostFilter{Limit: feedSize})
+	posts, err := s.store.PostList(r.Context(), store.PostFilter{Limit: feedSize, WithHTML: true})
 	if err != nil {
 		return nil, err
 	}
