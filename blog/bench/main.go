@@ -60,7 +60,7 @@ func run() error {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds per measurement (the median is reported)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of one wrk run")
 	flag.StringVar(&o.adminURL, "db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server to create the benchmark databases on")
-	flag.StringVar(&o.out, "out", "bench-results.md", "file the results table is written to")
+	flag.StringVar(&o.out, "out", "docs/bench-results.md", "file the results table is written to")
 	flag.Parse()
 	var err error
 	if o.sizes, err = ints(*sizes); err != nil {
@@ -192,7 +192,7 @@ func measureSize(o options, bin string, n int) ([]row, string, error) {
 				nginxRuns = append(nginxRuns, nr)
 				var tokens []string
 				if sc.mix {
-					if tokens, err = commentTokens(cached.base, sc.blog, 20000); err != nil {
+					if tokens, err = commentTokens(cached.base, sc.blog, 12000); err != nil {
 						return nil, "", err
 					}
 				}

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +13,8 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
 )
 
-// benchBlogs are blogs with 500 demo posts on each database.
+// benchBlogs are blogs with 500 demo posts on each database, with the
+// page cache on and, as "<db>-miss", off (every request renders).
 func benchBlogs(b *testing.B) map[string]*fixture {
 	b.Helper()
 	blogs := map[string]*fixture{}
@@ -28,27 +28,47 @@ func benchBlogs(b *testing.B) map[string]*fixture {
 			b.Fatal(err)
 		}
 		blogs[db.Name] = f
+		blogs[db.Name+"-miss"] = newBlog(b, db, map[string]string{"BLOG_CACHE_MB": "0"})
 	}
 	return blogs
 }
 
 // BenchmarkPages measures whole requests through the real handler stack
-// (middleware, store, templates) for the pages readers hit most.
+// (middleware, cache, store, templates) for the pages readers hit most:
+// from the page cache, and rendered ("-miss"). The response goes to a
+// discarding writer, as a socket would take it.
 func BenchmarkPages(b *testing.B) {
 	for name, f := range benchBlogs(b) {
 		_, sitemap := f.get("/sitemap.xml")
 		post := "/posts/" + between(sitemap, "/posts/", "<")
 		for _, path := range []string{"/", "/?page=5", post, "/tags/operations", "/search?q=runbook", "/feed.atom"} {
 			b.Run(name+path, func(b *testing.B) {
+				req := httptest.NewRequest(http.MethodGet, path, nil)
 				for b.Loop() {
-					rec := httptest.NewRecorder()
-					f.web.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-					if rec.Code != http.StatusOK {
-						b.Fatalf("%s: %d", path, rec.Code)
+					w := &discardWriter{header: http.Header{}}
+					f.web.ServeHTTP(w, req)
+					if w.status != http.StatusOK {
+						b.Fatalf("%s: %d", path, w.status)
 					}
-					_, _ = io.Copy(io.Discard, rec.Body)
 				}
 			})
 		}
 	}
+}
+
+// discardWriter is a ResponseWriter that keeps only the status.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *discardWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
