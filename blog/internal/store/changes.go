@@ -147,20 +147,42 @@ func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
 }
 
 // pollDataVersion watches a SQLite file for commits by other processes
-// (blog import, blog seed) on a connection of its own.
+// (blog import, blog seed) on a connection of its own: data_version is per
+// connection, and changes when any other connection commits.
 func (s *Store) pollDataVersion(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
-	var last int64 = -1
+	var (
+		conn *sql.Conn
+		last int64 = -1
+	)
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
+		var err error
+		if conn == nil {
+			conn, err = s.db.DB.Conn(ctx)
+		}
 		var v int64
-		if err := s.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil {
+		if err == nil {
+			err = conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+		}
+		switch {
+		case err == nil:
 			if last >= 0 && v != last {
 				s.runHooks()
 			}
 			last = v
-		} else if ctx.Err() == nil {
+		case ctx.Err() == nil:
 			log.Warn("change poll failed", "err", err)
+			if conn != nil {
+				conn.Close()
+				conn, last = nil, -1
+			}
+			s.runHooks() // what changed meanwhile is unknown
 		}
 		if ready != nil {
 			close(ready)

@@ -199,3 +199,36 @@ func TestPageCacheAcrossInstances(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestPageCacheSeesOtherWritersOnSQLite writes through a second store on
+// the same SQLite file, as blog import does from another process: the
+// server's cached page changes within the poll's second.
+func TestPageCacheSeesOtherWritersOnSQLite(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	go f.store.Listen(ctx, slog.New(slog.NewTextHandler(f.logs, nil)), ready)
+	<-ready
+	f.get("/posts/post-20")
+	other := db.Open(t)
+	p, err := other.PostBySlug(ctx, "post-20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.UpdatePost(ctx, p.ID, store.PostInput{AuthorID: p.AuthorID, Title: "Edited elsewhere", Slug: p.Slug, Body: p.Body, Status: store.StatusPublished, Version: p.Version}); err != nil {
+		t.Fatal(err)
+	}
+	written := time.Now()
+	for {
+		if _, body := f.get("/posts/post-20"); strings.Contains(body, "Edited elsewhere") {
+			t.Logf("the edit showed %s after the write", time.Since(written).Round(time.Millisecond))
+			return
+		}
+		if time.Since(written) > 3*time.Second {
+			t.Fatal("the server still serves the old page 3 s after another process wrote")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
