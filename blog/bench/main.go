@@ -579,6 +579,7 @@ const wrkScript = `
 local paths, forms = {}, {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
 local tokens = os.getenv("BENCH_TOKENS")
+local run = tonumber(os.getenv("BENCH_RUN"))
 if tokens ~= nil and tokens ~= "" then
   for line in io.lines(tokens) do forms[#forms + 1] = line end
 end
@@ -601,7 +602,9 @@ function request()
     local form = forms[(f % #forms) + 1]
     local path, token = form:match("^(%S+) (%S+)$")
     local body = "name=Reader+" .. f .. "&website=&nickname=&body=Thanks+for+the+write-up+number+" .. f .. "&token=" .. token
-    local ip = "10." .. (f % 250) .. "." .. (math.floor(f / 250) % 250) .. "." .. (thread_id % 250)
+    -- A client address per comment, never reused in the run: the blog
+    -- allows five comments per address in ten minutes.
+    local ip = "10." .. (run % 250) .. "." .. (math.floor(f / 250) % 250) .. "." .. (f % 250)
     return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Forwarded-For"] = ip}, body)
   end
   return wrk.format("GET", paths[(i % #paths) + 1])
@@ -623,6 +626,10 @@ var (
 	sockRe   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
+// loads counts wrk runs, so that each gives its comments client addresses
+// of their own.
+var loads int
+
 // load runs wrk against base over paths and measures the server's CPU.
 func load(o options, base string, pids []int, paths []string, conns int, forms []string) (result, error) {
 	pathFile := filepath.Join(o.work, "paths.txt")
@@ -641,7 +648,8 @@ func load(o options, base string, pids []int, paths []string, conns int, forms [
 		}
 	}
 	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(conns), "-d"+o.duration.String(), "--latency", "--timeout", "5s", "-s", script, base)
-	cmd.Env = append(os.Environ(), "BENCH_PATHS="+pathFile, "BENCH_TOKENS="+tokenFile)
+	loads++
+	cmd.Env = append(os.Environ(), "BENCH_PATHS="+pathFile, "BENCH_TOKENS="+tokenFile, "BENCH_RUN="+strconv.Itoa(loads))
 	before := cpuTicks(pids)
 	out, err := cmd.CombinedOutput()
 	after := cpuTicks(pids)
