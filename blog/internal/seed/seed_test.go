@@ -24,7 +24,7 @@ func TestRun(t *testing.T) {
 	if err := seed.Run(ctx, s, seed.Options{Posts: 60, AuthorID: a.ID, Now: now, Rand: rand.New(rand.NewPCG(3, 4)), Progress: &progress}); err != nil {
 		t.Fatal(err)
 	}
-	all, total, err := s.Posts(ctx, store.PostFilter{Drafts: true, Limit: 100})
+	all, total, err := s.Posts(ctx, store.PostFilter{Drafts: true, Limit: 100, WithHTML: true})
 	if err != nil || total != 60 {
 		t.Fatalf("%d posts (err %v), want 60", total, err)
 	}
