@@ -153,12 +153,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	// A soft memory limit a little above the page cache's bound: the
-	// garbage collector works harder near it instead of letting a burst
-	// (a sitemap of every post, 64 pages rendering at once) double the
-	// heap. GOMEMLIMIT, read by the runtime itself, takes precedence.
+	// A soft memory limit a little above the page cache's bound (at least
+	// 32 MB of it): the garbage collector works harder near it instead of
+	// letting a burst (a sitemap of every post, 64 pages rendering at
+	// once) double the heap. GOMEMLIMIT, read by the runtime itself, takes
+	// precedence.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(cfg.CacheBytes + 48<<20)
+		debug.SetMemoryLimit(max(cfg.CacheBytes, 32<<20) + 48<<20)
 	}
 	srv := web.NewServer(cfg, st, log, assets)
 	hs := &http.Server{
