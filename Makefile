@@ -67,7 +67,7 @@ screenshots: assets ## rewrite docs/screenshots: home and a post, light and dark
 # A measurement, not a test: it needs the whole machine for about half an
 # hour and prints ratios to nginx rather than passing or failing.
 BENCH_FLAGS ?=
-bench: ## the blog against nginx serving its pages, at 1,000 and 10,000 posts (BENCH_FLAGS="-posts 1000 -rounds 1" for a quick look)
+bench: assets ## the blog against nginx serving its pages, at 1,000 and 10,000 posts (BENCH_FLAGS="-posts 1000 -rounds 1" for a quick look)
 	@if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then \
 		echo "installing nginx and wrk (Debian)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; fi
 	$(GO) run ./blog/bench -out docs/bench-results.md $(BENCH_FLAGS)

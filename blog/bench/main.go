@@ -591,9 +591,10 @@ function setup(thread)
   thread:set("thread_id", counter)
 end
 function init(args)
-  -- Each thread takes its own share of the forms: a form is sent once.
+  -- Each of wrk's two threads takes its own half of the forms: a form is
+  -- sent once.
   i = thread_id * 7919
-  f = (thread_id - 1) * math.floor(#forms / 8)
+  f = (thread_id - 1) * math.floor(#forms / 2)
 end
 function request()
   i = i + 1
@@ -647,6 +648,7 @@ func load(o options, base string, pids []int, paths []string, conns int, forms [
 			return result{}, err
 		}
 	}
+	// Two threads: the script splits the comment forms between them.
 	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(conns), "-d"+o.duration.String(), "--latency", "--timeout", "5s", "-s", script, base)
 	loads++
 	cmd.Env = append(os.Environ(), "BENCH_PATHS="+pathFile, "BENCH_TOKENS="+tokenFile, "BENCH_RUN="+strconv.Itoa(loads))
