@@ -32,6 +32,9 @@ type Config struct {
 	ImageTag  string
 	DeployID  string
 	AcmeEmail string
+	// AlertEmail is subscribed to the stack's alarms (full stacks only:
+	// previews copy prod's config but page nobody).
+	AlertEmail string
 	// SubnetID is the configured subnet; empty keeps the one the stack
 	// already uses (see chooseNetwork).
 	SubnetID string
@@ -195,6 +198,10 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	c.AcmeEmail = get("acmeEmail")
 	if c.AcmeEmail != "" && !strings.Contains(c.AcmeEmail, "@") {
 		return c, fmt.Errorf("config %s: %q is not an email address", key("acmeEmail"), c.AcmeEmail)
+	}
+	c.AlertEmail = get("alertEmail")
+	if c.AlertEmail != "" && !strings.Contains(c.AlertEmail, "@") {
+		return c, fmt.Errorf("config %s: %q is not an email address", key("alertEmail"), c.AlertEmail)
 	}
 	c.SubnetID = get("subnetId")
 	if c.SubnetID != "" && !subnetID.MatchString(c.SubnetID) {
