@@ -365,7 +365,7 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 		// A check that stops reporting tells nothing good.
 		TreatMissingData: pulumi.String("breaching"),
 		AlarmActions:     notify, OkActions: notify,
-		Tags:             cfg.Tags(cfg.Prefix + "-readyz"),
+		Tags: cfg.Tags(cfg.Prefix + "-readyz"),
 	}, regional...)
 	return check, err
 }
