@@ -100,7 +100,8 @@ func hostPolicies() map[string]infra.PolicyDocument {
 			Partition: "aws", Region: region, Account: account,
 			RepositoryArn:   "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"],
 			ParameterPrefix: "/blog/" + stack, DocumentName: infra.DocumentName(prefix),
-			BucketArn: "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			BucketArn:      "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			LogGroupPrefix: prefix, MetricsNamespace: infra.MetricsNamespace(stack),
 		})
 	}
 	return out
@@ -197,7 +198,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		registry := account + ".dkr.ecr." + region + ".amazonaws.com/"
 		set("outputs", map[string]any{
 			"registryUrl": registry + "blog", "previewRegistryUrl": registry + "blog-previews",
-			"imageTag": "3f2a9c1", "deployId": "100-1",
+			"logsKeyArn": "arn:aws:kms:" + region + ":" + account + ":key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			"imageTag":   "3f2a9c1", "deployId": "100-1",
 		})
 	case "aws:ecr/repository:Repository":
 		name := args.Inputs["name"].StringValue()

@@ -503,6 +503,11 @@ var hostCases = []hostCase{
 	{sim{"a pr host allowed anything runs commands", false, "ssm:SendCommand", arn("ec2", prodInstance), tagged("prod")}, "pr-12", "anything"},
 	{sim{"a pr host allowed anything creates roles", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-x"), nil}, "pr-12", "anything"},
 	{sim{"a pr host allowed anything pushes images", false, "ecr:PutImage", arn("ecr", "repository/blog"), nil}, "pr-12", "anything"},
+	{sim{"a pr host allowed anything writes prod's logs", false, "logs:PutLogEvents", arn("logs", "log-group:blog-prod-app:log-stream:x"), nil}, "pr-12", "anything"},
+	{sim{"a pr host allowed anything writes prod's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "blog/prod"}}, "pr-12", "anything"},
+	{sim{"a host allowed anything writes AWS's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "AWS/EC2"}}, "prod", "anything"},
+	{sim{"a host allowed anything deletes its log group", false, "logs:DeleteLogGroup", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
+	{sim{"a host allowed anything shortens its logs' retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
 	{sim{"a DLM role snapshots its own stack's volume", true, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0bbbbbbbbbbbbbbbb"), tagged("prod")}, "prod", "anything"},
 	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything"},
 }

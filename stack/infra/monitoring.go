@@ -59,12 +59,23 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	TopicArn pulumi.StringOutput
+	// KeyArn is the KMS key of the logs and the alerts: a full stack's own,
+	// which its preview stacks use too (OutputLogsKeyArn).
+	KeyArn pulumi.StringOutput
 }
+
+// OutputLogsKeyArn is the prod output naming the key preview stacks encrypt
+// their logs and alerts with: the preview role manages no KMS key, because
+// IAM cannot keep a role that may tag keys from claiming another's.
+const OutputLogsKeyArn = "logsKeyArn"
 
 // MonitoringArgs connect monitoring to the host it watches.
 type MonitoringArgs struct {
 	Account, Partition string
 	InstanceID         pulumi.StringOutput
+	// ProdLogsKeyArn is prod's key, for preview stacks ("" when prod has
+	// none yet).
+	ProdLogsKeyArn string
 }
 
 // NewMonitoring declares the stack's logs, alarms and dashboard.
@@ -76,16 +87,33 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	parent := pulumi.Parent(m)
 	ns := MetricsNamespace(cfg.Stack)
 
-	key, err := newAlertKey(ctx, name+"-key", cfg, args, cfg.Region, parent)
-	if err != nil {
-		return nil, err
+	var key pulumi.StringOutput
+	if cfg.Preview {
+		key = pulumi.String(args.ProdLogsKeyArn).ToStringOutput()
+		if args.ProdLogsKeyArn == "" {
+			if err := ctx.Log.Warn(fmt.Sprintf("stack %s has no output %s yet: this preview's logs and alerts are encrypted with AWS's keys until prod is deployed with this program", cfg.ProdStack, OutputLogsKeyArn), nil); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		k, err := newAlertKey(ctx, name+"-key", cfg, args, cfg.Region, parent)
+		if err != nil {
+			return nil, err
+		}
+		key = k.Arn
+	}
+	m.KeyArn = key
+	// A preview before prod has a key: AWS's own encryption.
+	var keyInput pulumi.StringPtrInput = key
+	if cfg.Preview && args.ProdLogsKeyArn == "" {
+		keyInput = nil
 	}
 	groups := map[string]*cloudwatch.LogGroup{}
 	for _, svc := range LogServices {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-logs-"+svc, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.String(LogGroupName(cfg.Prefix, svc)),
 			RetentionInDays: pulumi.Int(LogRetentionDays(cfg)),
-			KmsKeyId:        key.Arn,
+			KmsKeyId:        keyInput,
 			Tags:            cfg.Tags(LogGroupName(cfg.Prefix, svc)),
 		}, parent)
 		if err != nil {
@@ -119,7 +147,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 		}
 	}
 
-	topic, err := newAlertTopic(ctx, name+"-alerts", cfg, key, parent)
+	topic, err := newAlertTopic(ctx, name+"-alerts", cfg.Prefix+"-alerts", cfg, keyInput, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -231,13 +259,20 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 		}
 	}
 
-	check, err := newReadyzCheck(ctx, name, cfg, args, key, parent)
-	if err != nil {
-		return nil, err
+	// Previews are watched from inside only: a health check has no tag or
+	// name IAM could limit the preview role to, so pull requests' stacks
+	// neither create nor can touch one.
+	checkID := pulumi.String("").ToStringOutput()
+	if !cfg.Preview {
+		check, err := newReadyzCheck(ctx, name, cfg, args, parent)
+		if err != nil {
+			return nil, err
+		}
+		checkID = check.ID().ToStringOutput()
 	}
 
-	body := pulumi.All(args.InstanceID, check.ID()).ApplyT(func(v []any) (string, error) {
-		return DashboardBody(cfg, args.Partition, args.Account, v[0].(string), fmt.Sprint(v[1])), nil
+	body := pulumi.All(args.InstanceID, checkID).ApplyT(func(v []any) (string, error) {
+		return DashboardBody(cfg, args.Partition, args.Account, v[0].(string), v[1].(string)), nil
 	}).(pulumi.StringOutput)
 	if _, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(cfg.Prefix),
@@ -245,7 +280,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	}, parent); err != nil {
 		return nil, err
 	}
-	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn})
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn, "keyArn": key})
 }
 
 // DataMount is where the host mounts the data volume (host/bootstrap).
@@ -260,9 +295,10 @@ func metricQuery(id, ns, metric, stat string) *cloudwatch.MetricAlarmMetricQuery
 	}
 }
 
-// newAlertKey is the stack's KMS key in one region: it encrypts the log
-// groups and the alert topic. CloudWatch Logs may use it only for this
-// stack's log groups, and CloudWatch only to publish alarms to the topic.
+// newAlertKey is a full stack's KMS key in one region: it encrypts the log
+// groups and the alert topics of the stack and of its previews. CloudWatch
+// Logs may use it only for the blog's log groups, and CloudWatch only to
+// publish alarms to the topics.
 func newAlertKey(ctx *pulumi.Context, name string, cfg Config, args MonitoringArgs, region string, opts ...pulumi.ResourceOption) (*kms.Key, error) {
 	window := 30
 	if cfg.Preview {
@@ -279,7 +315,7 @@ func newAlertKey(ctx *pulumi.Context, name string, cfg Config, args MonitoringAr
 
 // AlertKeyPolicy is the key policy of a stack's logs-and-alerts key.
 func AlertKeyPolicy(cfg Config, partition, account, region string) string {
-	logGroups := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s-*", partition, region, account, cfg.Prefix)
+	logGroups := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:blog-*", partition, region, account)
 	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{
 		// The account's administrators (through IAM) manage the key, as
 		// in every default key policy; without it nobody could.
@@ -299,11 +335,11 @@ func AlertKeyPolicy(cfg Config, partition, account, region string) string {
 
 // newAlertTopic is the SNS topic the alarms publish to, encrypted with
 // key; full stacks subscribe blogstack:alertEmail to it, previews nobody.
-func newAlertTopic(ctx *pulumi.Context, name string, cfg Config, key *kms.Key, opts ...pulumi.ResourceOption) (*sns.Topic, error) {
+func newAlertTopic(ctx *pulumi.Context, name, topicName string, cfg Config, key pulumi.StringPtrInput, opts ...pulumi.ResourceOption) (*sns.Topic, error) {
 	topic, err := sns.NewTopic(ctx, name, &sns.TopicArgs{
-		Name:           pulumi.String(cfg.Prefix + "-alerts"),
-		KmsMasterKeyId: key.Arn,
-		Tags:           cfg.Tags(cfg.Prefix + "-alerts"),
+		Name:           pulumi.String(topicName),
+		KmsMasterKeyId: key,
+		Tags:           cfg.Tags(topicName),
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -325,7 +361,7 @@ func newAlertTopic(ctx *pulumi.Context, name string, cfg Config, key *kms.Key, o
 // sees what a reader sees when the host, Docker, Caddy or DNS is down. Route
 // 53 publishes the check's metric in us-east-1 only, so the alarm, its topic
 // and that topic's key live there.
-func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args MonitoringArgs, key *kms.Key, opts ...pulumi.ResourceOption) (*route53.HealthCheck, error) {
+func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args MonitoringArgs, opts ...pulumi.ResourceOption) (*route53.HealthCheck, error) {
 	check, err := route53.NewHealthCheck(ctx, name+"-readyz", &route53.HealthCheckArgs{
 		Type:             pulumi.String("HTTPS"),
 		Fqdn:             pulumi.String(cfg.Domain),
@@ -339,18 +375,18 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 	if err != nil {
 		return nil, err
 	}
-	regional := opts
-	if cfg.Region != HealthCheckRegion {
-		provider, err := aws.NewProvider(ctx, name+"-"+HealthCheckRegion, &aws.ProviderArgs{Region: pulumi.String(HealthCheckRegion)}, opts...)
-		if err != nil {
-			return nil, err
-		}
-		regional = append(append([]pulumi.ResourceOption{}, opts...), pulumi.Provider(provider))
-		if key, err = newAlertKey(ctx, name+"-key-"+HealthCheckRegion, cfg, args, HealthCheckRegion, regional...); err != nil {
-			return nil, err
-		}
+	// In us-east-1 a key and topic of their own (named apart, so that a
+	// stack in us-east-1 has two topics, not one topic declared twice).
+	provider, err := aws.NewProvider(ctx, name+"-"+HealthCheckRegion, &aws.ProviderArgs{Region: pulumi.String(HealthCheckRegion)}, opts...)
+	if err != nil {
+		return nil, err
 	}
-	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg, key, regional...)
+	regional := append(append([]pulumi.ResourceOption{}, opts...), pulumi.Provider(provider))
+	key, err := newAlertKey(ctx, name+"-key-"+HealthCheckRegion, cfg, args, HealthCheckRegion, regional...)
+	if err != nil {
+		return nil, err
+	}
+	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg.Prefix+"-readyz-alerts", cfg, key.Arn, regional...)
 	if err != nil {
 		return nil, err
 	}
@@ -381,13 +417,16 @@ func DashboardBody(cfg Config, partition, account, instanceID, healthCheckID str
 			"title": title, "region": region, "view": "timeSeries", "stat": "Sum", "period": 300, "metrics": metrics,
 		}}
 	}
-	widgets := []widget{
+	var widgets []widget
+	if healthCheckID != "" {
+		widgets = append(widgets, metric("/readyz from outside (1 = healthy)", HealthCheckRegion,
+			[]any{"AWS/Route53", "HealthCheckStatus", "HealthCheckId", healthCheckID, map[string]any{"stat": "Minimum", "period": 60}}))
+	}
+	widgets = append(widgets, []widget{
 		metric("Requests and 5xx (proxy)", cfg.Region,
 			[]any{ns, MetricRequests}, []any{ns, Metric5xx}),
 		metric("Latency p50 / p99, seconds (proxy)", cfg.Region,
 			[]any{ns, MetricLatency, map[string]any{"stat": "p50"}}, []any{ns, MetricLatency, map[string]any{"stat": "p99"}}),
-		metric("/readyz from outside (1 = healthy)", HealthCheckRegion,
-			[]any{"AWS/Route53", "HealthCheckStatus", "HealthCheckId", healthCheckID, map[string]any{"stat": "Minimum", "period": 60}}),
 		metric("Status checks failed", cfg.Region,
 			[]any{"AWS/EC2", "StatusCheckFailed_System", "InstanceId", instanceID, map[string]any{"stat": "Maximum"}},
 			[]any{"AWS/EC2", "StatusCheckFailed_Instance", "InstanceId", instanceID, map[string]any{"stat": "Maximum"}}),
@@ -405,7 +444,7 @@ func DashboardBody(cfg Config, partition, account, instanceID, healthCheckID str
 		{"type": "alarm", "width": 8, "height": 6, "properties": map[string]any{
 			"title": "Alarms", "alarms": alarmArns(cfg, partition, account),
 		}},
-	}
+	}...)
 	b, err := json.Marshal(map[string]any{"widgets": widgets})
 	if err != nil {
 		panic(err) // unreachable: plain values
@@ -413,12 +452,17 @@ func DashboardBody(cfg Config, partition, account, instanceID, healthCheckID str
 	return string(b)
 }
 
-// AlarmNames are the stack's alarms, by their suffix after the prefix.
-var AlarmNames = []string{"system-check", "instance-check", "5xx-rate", "latency-p99", "data-volume", "memory", "backup", "deploy-failed", "readyz"}
+// AlarmNames are a stack's alarms, by their suffix after the prefix; full
+// stacks also have "readyz" (see newReadyzCheck).
+var AlarmNames = []string{"system-check", "instance-check", "5xx-rate", "latency-p99", "data-volume", "memory", "backup", "deploy-failed"}
 
 func alarmArns(cfg Config, partition, account string) []string {
+	names := AlarmNames
+	if !cfg.Preview {
+		names = append(append([]string{}, names...), "readyz")
+	}
 	var out []string
-	for _, n := range AlarmNames {
+	for _, n := range names {
 		region := cfg.Region
 		if n == "readyz" {
 			region = HealthCheckRegion

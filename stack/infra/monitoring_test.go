@@ -24,8 +24,9 @@ func TestLogGroupsKeptAndEncrypted(t *testing.T) {
 			if g.Inputs["retentionInDays"] != days {
 				t.Errorf("%s keeps logs %v days, want %v", g.Name, g.Inputs["retentionInDays"], days)
 			}
-			if k, _ := g.Inputs["kmsKeyId"].(string); k == "" {
-				t.Errorf("%s is not encrypted with the stack's key", g.Name)
+			// Previews use prod's key: the preview role manages none.
+			if k, _ := g.Inputs["kmsKeyId"].(string); k != prodLogsKey {
+				t.Errorf("%s is encrypted with %q, want prod's key %s", g.Name, k, prodLogsKey)
 			}
 			if g.Inputs["tags"].(map[string]any)["blog:stack"] != stack {
 				t.Errorf("%s tags %v", g.Name, g.Inputs["tags"])
@@ -36,13 +37,16 @@ func TestLogGroupsKeptAndEncrypted(t *testing.T) {
 		if want := []string{p + "-app", p + "-db", p + "-host", p + "-proxy"}; !slices.Equal(names, want) {
 			t.Errorf("log groups %v, want %v", names, want)
 		}
+		if want := map[string]int{"prod": 2, "pr-12": 0}[stack]; len(keys) != want {
+			t.Errorf("%d KMS keys, want %d (prod's, one in us-east-1 for the readyz alerts)", len(keys), want)
+		}
 		for _, k := range keys {
 			if k.Inputs["enableKeyRotation"] != true {
 				t.Errorf("%s: key rotation off", k.Name)
 			}
 			policy := k.Inputs["policy"].(string)
-			if !strings.Contains(policy, `"arn:aws:logs:`) || !strings.Contains(policy, ":log-group:"+p+"-*") {
-				t.Errorf("%s lets CloudWatch Logs use it beyond %s's log groups: %s", k.Name, p, policy)
+			if !strings.Contains(policy, `"arn:aws:logs:`) || !strings.Contains(policy, `:log-group:blog-*"`) {
+				t.Errorf("%s lets CloudWatch Logs use it beyond the blog's log groups: %s", k.Name, policy)
 			}
 		}
 	})
@@ -77,7 +81,11 @@ func TestAlarmsWatchTheRightMetricsAndReachSomeone(t *testing.T) {
 			"backup":         {ns, "BackupSucceeded", "Sum", "LessThanThreshold", 1, "breaching"},
 			"deploy-failed":  {ns, "DeployFailed", "Maximum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"},
 		}
-		if len(got) != len(want) || len(infra.AlarmNames) != len(want) {
+		if stack != "prod" {
+			// Previews get no health check (see newReadyzCheck).
+			delete(want, "readyz")
+		}
+		if len(got) != len(want) || len(infra.AlarmNames)+1 != len(alarms(t, "prod", mustRun(t, "prod", prodConfig()))) {
 			t.Errorf("alarms %v, want the %d of the issue", keysOf(got), len(want))
 		}
 		for name, w := range want {
@@ -145,13 +153,16 @@ func TestAlarmsWatchTheRightMetricsAndReachSomeone(t *testing.T) {
 		}
 
 		// The readyz alarm lives where Route 53 publishes, on the check of
-		// this stack's domain.
-		hc := one(t, rs, "aws:route53/healthCheck:HealthCheck")
-		domain := "blog.example.com"
+		// this stack's domain; previews have neither.
+		checks := ofType(rs, "aws:route53/healthCheck:HealthCheck")
 		if stack != "prod" {
-			domain = stack + ".example.com"
+			if len(checks) != 0 {
+				t.Errorf("a preview declares a health check")
+			}
+			return
 		}
-		if hc.Inputs["fqdn"] != domain || hc.Inputs["resourcePath"] != "/readyz" || hc.Inputs["type"] != "HTTPS" {
+		hc := one(t, rs, "aws:route53/healthCheck:HealthCheck")
+		if hc.Inputs["fqdn"] != "blog.example.com" || hc.Inputs["resourcePath"] != "/readyz" || hc.Inputs["type"] != "HTTPS" {
 			t.Errorf("health check %v", hc.Inputs)
 		}
 		var east string
@@ -188,8 +199,8 @@ func TestAlertsEmailProdOnly(t *testing.T) {
 			c["blogstack:alertEmail"] = "oncall@example.com"
 			rs := mustRun(t, s.name, c)
 			topics := ofType(rs, "aws:sns/topic:Topic")
-			if len(topics) != 2 {
-				t.Errorf("%d topics, want one in the stack's region and one in us-east-1", len(topics))
+			if want := map[string]int{"prod": 2, "pr-12": 1}[s.name]; len(topics) != want {
+				t.Errorf("%d topics, want %d (prod's readyz alarm has one in us-east-1)", len(topics), want)
 			}
 			for _, topic := range topics {
 				if k, _ := topic.Inputs["kmsMasterKeyId"].(string); k == "" {
@@ -267,7 +278,10 @@ func TestDashboardShowsTheAlarmsAndNumbers(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := d.Inputs["dashboardBody"].(string)
-		for _, want := range []string{"Latency", "Errors5xx", "HealthCheckStatus", "StatusCheckFailed_System", "disk_used_percent", "mem_used_percent", "BackupSucceeded", "DeployFailed", "i-0123456789abcdef0"} {
+		if strings.Contains(d.Inputs["dashboardBody"].(string), "HealthCheckStatus") != (stack == "prod") {
+			t.Errorf("the /readyz widget belongs on full stacks' dashboards only")
+		}
+		for _, want := range []string{"Latency", "Errors5xx", "StatusCheckFailed_System", "disk_used_percent", "mem_used_percent", "BackupSucceeded", "DeployFailed", "i-0123456789abcdef0"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("dashboard lacks %s", want)
 			}
@@ -279,4 +293,19 @@ func TestDashboardShowsTheAlarmsAndNumbers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A preview made before prod has its logs key (the pull request that adds
+// monitoring) stands up with AWS's own encryption instead of failing.
+func TestPreviewBeforeProdHasALogsKey(t *testing.T) {
+	m := &mocks{ami: "ami-1", outputs: map[string]map[string]any{"organization/blogstack/prod": {"logsKeyArn": ""}}}
+	rs, err := runWith(t, "pr-12", prConfig(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range ofType(rs, "aws:cloudwatch/logGroup:LogGroup") {
+		if k, ok := g.Inputs["kmsKeyId"]; ok {
+			t.Errorf("%s: key %v from a prod without one", g.Name, k)
+		}
+	}
 }

@@ -106,9 +106,12 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 		{Sid: "WriteBackupsAndDeployLogs", Effect: "Allow",
 			Action:   []string{"s3:GetObject", "s3:PutObject"},
 			Resource: []string{a.BucketArn + "/" + BackupPrefix + "*", a.BucketArn + "/" + DeployLogsPrefix + "*"}},
+		{Sid: "FindOwnLogStreams", Effect: "Allow",
+			Action:   []string{"logs:DescribeLogStreams"},
+			Resource: logArns(arn, a.LogGroupPrefix, "")},
 		{Sid: "WriteOwnLogs", Effect: "Allow",
-			Action:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
-			Resource: logGroupArns(arn, a.LogGroupPrefix)},
+			Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resource: logArns(arn, a.LogGroupPrefix, ":log-stream:*")},
 		// PutMetricData has no resource; the namespace is its only scope.
 		{Sid: "WriteOwnMetrics", Effect: "Allow",
 			Action:    []string{"cloudwatch:PutMetricData"},
@@ -121,11 +124,12 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	}}
 }
 
-// logGroupArns are the ARNs of a stack's log groups and their streams.
-func logGroupArns(arn func(service, resource string) string, prefix string) []string {
+// logArns are the ARNs of a stack's log groups, each followed by suffix
+// (":log-stream:*" for their streams).
+func logArns(arn func(service, resource string) string, prefix, suffix string) []string {
 	var out []string
 	for _, svc := range LogServices {
-		out = append(out, arn("logs", "log-group:"+LogGroupName(prefix, svc)), arn("logs", "log-group:"+LogGroupName(prefix, svc)+":log-stream:*"))
+		out = append(out, arn("logs", "log-group:"+LogGroupName(prefix, svc)+suffix))
 	}
 	return out
 }

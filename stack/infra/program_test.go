@@ -32,6 +32,7 @@ const (
 	boundary           = "arn:aws:iam::" + account + ":policy/blogstack-boundary"
 	instancePublicIP   = "198.51.100.7"
 	eipPublicIP        = "203.0.113.10"
+	prodLogsKey        = "arn:aws:kms:eu-west-1:" + account + ":key/blog-prod-monitoring-key"
 )
 
 // res is one resource the program registered, with its inputs made plain
@@ -100,6 +101,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outs := map[string]any{}
 		if args.Name == "organization/blogstack/prod" {
 			outs["registryUrl"], outs["previewRegistryUrl"] = registryURL, previewRegistryURL
+			outs["logsKeyArn"] = prodLogsKey
 		}
 		for k, v := range m.outputs[args.Name] {
 			outs[k] = v
@@ -1061,6 +1063,7 @@ func TestOutputs(t *testing.T) {
 		"publicIp":           eipPublicIP,
 		"dataVolumeId":       "vol-0123456789abcdef0",
 		"backupBucket":       "blog-prod-data-backups-a1b2c3d",
+		"logsKeyArn":         prodLogsKey,
 		"imageTag":           "3f2a9c1",
 		"deployId":           "9876543210-1",
 		// What the next run reads back (see release_test.go).
