@@ -57,8 +57,8 @@ var placeholder = regexp.MustCompile(`PREVIEW_HOSTED_ZONE_ID|HOSTED_ZONE_ID|PREV
 // Policy files: each role's trust policy and its managed permission
 // policies, and the permissions boundary of every role the stack creates.
 var (
-	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json"}
-	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json"}
+	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json", "deploy/monitoring.json"}
+	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json", "preview/monitoring.json"}
 	trustPolicies   = []string{"deploy/trust.json", "preview/trust.json"}
 	boundaryPolicy  = "boundary.json"
 )
@@ -279,6 +279,8 @@ func declaredTypes(stack string) ([]string, error) {
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "100-1",
 		"blogstack:permissionsBoundary": boundary,
+		"blogstack:logsKms":             "mrk-1234abcd12ab34cd56ef1234567890ab",
+		"blogstack:alertEmail":          "oncall@example.com",
 	}
 	if stack != "prod" {
 		config["blogstack:imageTag"] = stack + "-3f2a9c1"

@@ -6,7 +6,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -59,23 +58,21 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	TopicArn pulumi.StringOutput
-	// KeyArn is the KMS key of the logs and the alerts: a full stack's own,
-	// which its preview stacks use too (OutputLogsKeyArn).
-	KeyArn pulumi.StringOutput
 }
-
-// OutputLogsKeyArn is the prod output naming the key preview stacks encrypt
-// their logs and alerts with: the preview role manages no KMS key, because
-// IAM cannot keep a role that may tag keys from claiming another's.
-const OutputLogsKeyArn = "logsKeyArn"
 
 // MonitoringArgs connect monitoring to the host it watches.
 type MonitoringArgs struct {
 	Account, Partition string
 	InstanceID         pulumi.StringOutput
-	// ProdLogsKeyArn is prod's key, for preview stacks ("" when prod has
-	// none yet).
-	ProdLogsKeyArn string
+}
+
+// LogsKeyArn is the ARN of the account's logs-and-alerts KMS key in a
+// region. The one-time setup creates it as a multi-Region key (README), so
+// its id is the same in the stack's region and in us-east-1; the stack only
+// uses it: a pipeline role that could create and tag keys could also claim
+// and delete the state's key, which IAM cannot tell apart by name.
+func LogsKeyArn(cfg Config, partition, account, region string) string {
+	return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", partition, region, account, cfg.LogsKmsKeyID)
 }
 
 // NewMonitoring declares the stack's logs, alarms and dashboard.
@@ -87,33 +84,13 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	parent := pulumi.Parent(m)
 	ns := MetricsNamespace(cfg.Stack)
 
-	var key pulumi.StringOutput
-	if cfg.Preview {
-		key = pulumi.String(args.ProdLogsKeyArn).ToStringOutput()
-		if args.ProdLogsKeyArn == "" {
-			if err := ctx.Log.Warn(fmt.Sprintf("stack %s has no output %s yet: this preview's logs and alerts are encrypted with AWS's keys until prod is deployed with this program", cfg.ProdStack, OutputLogsKeyArn), nil); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		k, err := newAlertKey(ctx, name+"-key", cfg, args, cfg.Region, parent)
-		if err != nil {
-			return nil, err
-		}
-		key = k.Arn
-	}
-	m.KeyArn = key
-	// A preview before prod has a key: AWS's own encryption.
-	var keyInput pulumi.StringPtrInput = key
-	if cfg.Preview && args.ProdLogsKeyArn == "" {
-		keyInput = nil
-	}
+	key := pulumi.String(LogsKeyArn(cfg, args.Partition, args.Account, cfg.Region))
 	groups := map[string]*cloudwatch.LogGroup{}
 	for _, svc := range LogServices {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-logs-"+svc, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.String(LogGroupName(cfg.Prefix, svc)),
 			RetentionInDays: pulumi.Int(LogRetentionDays(cfg)),
-			KmsKeyId:        keyInput,
+			KmsKeyId:        key,
 			Tags:            cfg.Tags(LogGroupName(cfg.Prefix, svc)),
 		}, parent)
 		if err != nil {
@@ -147,7 +124,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 		}
 	}
 
-	topic, err := newAlertTopic(ctx, name+"-alerts", cfg.Prefix+"-alerts", cfg, keyInput, parent)
+	topic, err := newAlertTopic(ctx, name+"-alerts", cfg.Prefix+"-alerts", cfg, key, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +257,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	}, parent); err != nil {
 		return nil, err
 	}
-	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn, "keyArn": key})
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn})
 }
 
 // DataMount is where the host mounts the data volume (host/bootstrap).
@@ -293,44 +270,6 @@ func metricQuery(id, ns, metric, stat string) *cloudwatch.MetricAlarmMetricQuery
 			Namespace: pulumi.String(ns), MetricName: pulumi.String(metric), Stat: pulumi.String(stat), Period: pulumi.Int(300),
 		},
 	}
-}
-
-// newAlertKey is a full stack's KMS key in one region: it encrypts the log
-// groups and the alert topics of the stack and of its previews. CloudWatch
-// Logs may use it only for the blog's log groups, and CloudWatch only to
-// publish alarms to the topics.
-func newAlertKey(ctx *pulumi.Context, name string, cfg Config, args MonitoringArgs, region string, opts ...pulumi.ResourceOption) (*kms.Key, error) {
-	window := 30
-	if cfg.Preview {
-		window = 7
-	}
-	return kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("Logs and alerts of " + cfg.Prefix),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(window),
-		Policy:               pulumi.String(AlertKeyPolicy(cfg, args.Partition, args.Account, region)),
-		Tags:                 cfg.Tags(name),
-	}, opts...)
-}
-
-// AlertKeyPolicy is the key policy of a stack's logs-and-alerts key.
-func AlertKeyPolicy(cfg Config, partition, account, region string) string {
-	logGroups := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:blog-*", partition, region, account)
-	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{
-		// The account's administrators (through IAM) manage the key, as
-		// in every default key policy; without it nobody could.
-		{Sid: "AccountAdministers", Effect: "Allow", Principal: map[string]any{"AWS": "arn:" + partition + ":iam::" + account + ":root"},
-			Action: []string{"kms:*"}, Resource: []string{"*"}},
-		{Sid: "LogsOfThisStack", Effect: "Allow", Principal: map[string]any{"Service": "logs." + region + ".amazonaws.com"},
-			Action:   []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"},
-			Resource: []string{"*"},
-			Condition: map[string]map[string]any{
-				"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logGroups},
-			}},
-		{Sid: "AlarmsPublishToTheTopic", Effect: "Allow", Principal: map[string]any{"Service": "cloudwatch.amazonaws.com"},
-			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{"*"},
-			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": account}}},
-	}}.JSON()
 }
 
 // newAlertTopic is the SNS topic the alarms publish to, encrypted with
@@ -375,18 +314,16 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 	if err != nil {
 		return nil, err
 	}
-	// In us-east-1 a key and topic of their own (named apart, so that a
-	// stack in us-east-1 has two topics, not one topic declared twice).
+	// In us-east-1 a topic of its own (named apart, so that a stack in
+	// us-east-1 has two topics, not one declared twice), encrypted with
+	// the key's replica there.
 	provider, err := aws.NewProvider(ctx, name+"-"+HealthCheckRegion, &aws.ProviderArgs{Region: pulumi.String(HealthCheckRegion)}, opts...)
 	if err != nil {
 		return nil, err
 	}
 	regional := append(append([]pulumi.ResourceOption{}, opts...), pulumi.Provider(provider))
-	key, err := newAlertKey(ctx, name+"-key-"+HealthCheckRegion, cfg, args, HealthCheckRegion, regional...)
-	if err != nil {
-		return nil, err
-	}
-	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg.Prefix+"-readyz-alerts", cfg, key.Arn, regional...)
+	key := pulumi.String(LogsKeyArn(cfg, args.Partition, args.Account, HealthCheckRegion))
+	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg.Prefix+"-readyz-alerts", cfg, key, regional...)
 	if err != nil {
 		return nil, err
 	}

@@ -18,15 +18,15 @@ func TestLogGroupsKeptAndEncrypted(t *testing.T) {
 			days = 3
 		}
 		var names []string
-		keys := ofType(rs, "aws:kms/key:Key")
+		key := "arn:aws:kms:eu-west-1:" + account + ":key/" + logsKeyID
 		for _, g := range ofType(rs, "aws:cloudwatch/logGroup:LogGroup") {
 			names = append(names, g.Inputs["name"].(string))
 			if g.Inputs["retentionInDays"] != days {
 				t.Errorf("%s keeps logs %v days, want %v", g.Name, g.Inputs["retentionInDays"], days)
 			}
-			// Previews use prod's key: the preview role manages none.
-			if k, _ := g.Inputs["kmsKeyId"].(string); k != prodLogsKey {
-				t.Errorf("%s is encrypted with %q, want prod's key %s", g.Name, k, prodLogsKey)
+			// The one-time setup's key: no pipeline role manages keys.
+			if k, _ := g.Inputs["kmsKeyId"].(string); k != key {
+				t.Errorf("%s is encrypted with %q, want the logs key %s", g.Name, k, key)
 			}
 			if g.Inputs["tags"].(map[string]any)["blog:stack"] != stack {
 				t.Errorf("%s tags %v", g.Name, g.Inputs["tags"])
@@ -37,17 +37,8 @@ func TestLogGroupsKeptAndEncrypted(t *testing.T) {
 		if want := []string{p + "-app", p + "-db", p + "-host", p + "-proxy"}; !slices.Equal(names, want) {
 			t.Errorf("log groups %v, want %v", names, want)
 		}
-		if want := map[string]int{"prod": 2, "pr-12": 0}[stack]; len(keys) != want {
-			t.Errorf("%d KMS keys, want %d (prod's, one in us-east-1 for the readyz alerts)", len(keys), want)
-		}
-		for _, k := range keys {
-			if k.Inputs["enableKeyRotation"] != true {
-				t.Errorf("%s: key rotation off", k.Name)
-			}
-			policy := k.Inputs["policy"].(string)
-			if !strings.Contains(policy, `"arn:aws:logs:`) || !strings.Contains(policy, `:log-group:blog-*"`) {
-				t.Errorf("%s lets CloudWatch Logs use it beyond the blog's log groups: %s", k.Name, policy)
-			}
+		if ks := ofType(rs, "aws:kms/key:Key"); len(ks) != 0 {
+			t.Errorf("the stack declares %d KMS keys; the one-time setup makes the only one", len(ks))
 		}
 	})
 }
@@ -203,8 +194,9 @@ func TestAlertsEmailProdOnly(t *testing.T) {
 				t.Errorf("%d topics, want %d (prod's readyz alarm has one in us-east-1)", len(topics), want)
 			}
 			for _, topic := range topics {
-				if k, _ := topic.Inputs["kmsMasterKeyId"].(string); k == "" {
-					t.Errorf("%s is not encrypted", topic.Name)
+				// The key's replica in us-east-1 has the same id.
+				if k, _ := topic.Inputs["kmsMasterKeyId"].(string); !strings.HasSuffix(k, ":key/"+logsKeyID) {
+					t.Errorf("%s is encrypted with %q, want the logs key", topic.Name, k)
 				}
 			}
 			subs := ofType(rs, "aws:sns/topicSubscription:TopicSubscription")
@@ -293,19 +285,4 @@ func TestDashboardShowsTheAlarmsAndNumbers(t *testing.T) {
 			}
 		}
 	})
-}
-
-// A preview made before prod has its logs key (the pull request that adds
-// monitoring) stands up with AWS's own encryption instead of failing.
-func TestPreviewBeforeProdHasALogsKey(t *testing.T) {
-	m := &mocks{ami: "ami-1", outputs: map[string]map[string]any{"organization/blogstack/prod": {"logsKeyArn": ""}}}
-	rs, err := runWith(t, "pr-12", prConfig(), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range ofType(rs, "aws:cloudwatch/logGroup:LogGroup") {
-		if k, ok := g.Inputs["kmsKeyId"]; ok {
-			t.Errorf("%s: key %v from a prod without one", g.Name, k)
-		}
-	}
 }

@@ -31,7 +31,7 @@ func Program(ctx *pulumi.Context) error {
 
 // Stack loads the config, reads what the stack recorded last time, builds
 // the components and returns the outputs: url, registryUrl,
-// previewRegistryUrl and logsKeyArn (full stacks), instanceId, publicIp, dataVolumeId,
+// previewRegistryUrl (full stacks), instanceId, publicIp, dataVolumeId,
 // backupBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
 // dataSnapshotId (which the next run reads back). Secrets are never among them.
 func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
@@ -75,14 +75,13 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 
 	outputs := pulumi.Map{}
 	var registryURL, registryArn pulumi.StringOutput
-	var registryKey, prodLogsKey string
+	var registryKey string
 	if cfg.Preview {
-		url, arn, logsKey, err := ProdPreviewRegistry(ctx, cfg)
+		url, arn, err := ProdPreviewRegistry(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		registryURL, registryArn, registryKey = pulumi.String(url).ToStringOutput(), pulumi.String(arn).ToStringOutput(), url
-		prodLogsKey = logsKey
 	} else {
 		r, err := NewRegistry(ctx, p+"-registry", cfg)
 		if err != nil {
@@ -123,15 +122,10 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
 		return nil, err
 	}
-	monitoring, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
+	if _, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
 		Account: identity.AccountId, Partition: partition.Partition, InstanceID: host.InstanceID,
-		ProdLogsKeyArn: prodLogsKey,
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
-	}
-	if !cfg.Preview {
-		outputs[OutputLogsKeyArn] = monitoring.KeyArn
 	}
 	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
 		Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,

@@ -32,7 +32,7 @@ const (
 	boundary           = "arn:aws:iam::" + account + ":policy/blogstack-boundary"
 	instancePublicIP   = "198.51.100.7"
 	eipPublicIP        = "203.0.113.10"
-	prodLogsKey        = "arn:aws:kms:eu-west-1:" + account + ":key/blog-prod-monitoring-key"
+	logsKeyID          = "mrk-1234abcd12ab34cd56ef1234567890ab"
 )
 
 // res is one resource the program registered, with its inputs made plain
@@ -101,7 +101,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outs := map[string]any{}
 		if args.Name == "organization/blogstack/prod" {
 			outs["registryUrl"], outs["previewRegistryUrl"] = registryURL, previewRegistryURL
-			outs["logsKeyArn"] = prodLogsKey
 		}
 		for k, v := range m.outputs[args.Name] {
 			outs[k] = v
@@ -127,8 +126,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("arn", "arn:aws:iam::"+account+":role/"+args.Name+"-x")
 	case "aws:sns/topic:Topic":
 		set("arn", "arn:aws:sns:eu-west-1:"+account+":"+args.Inputs["name"].StringValue())
-	case "aws:kms/key:Key":
-		set("arn", "arn:aws:kms:eu-west-1:"+account+":key/"+args.Name)
 	case "aws:ssm/document:Document":
 		set("latestVersion", "1")
 	case "random:index/randomPassword:RandomPassword":
@@ -170,6 +167,7 @@ func prodConfig() map[string]string {
 		"blogstack:domain":              "blog.example.com",
 		"blogstack:hostedZone":          "example.com",
 		"blogstack:permissionsBoundary": boundary,
+		"blogstack:logsKms":        logsKeyID,
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "9876543210-1",
 	}
@@ -1063,7 +1061,6 @@ func TestOutputs(t *testing.T) {
 		"publicIp":           eipPublicIP,
 		"dataVolumeId":       "vol-0123456789abcdef0",
 		"backupBucket":       "blog-prod-data-backups-a1b2c3d",
-		"logsKeyArn":         prodLogsKey,
 		"imageTag":           "3f2a9c1",
 		"deployId":           "9876543210-1",
 		// What the next run reads back (see release_test.go).
@@ -1106,6 +1103,8 @@ func TestInvalidConfigNamesTheSetting(t *testing.T) {
 			c["blogstack:permissionsBoundary"] = "arn:aws:iam::" + account + ":role/blogstack-boundary"
 		}, "blogstack:permissionsBoundary"},
 		{"bad ami", "prod", func(c map[string]string) { c["blogstack:amiId"] = "al2023" }, "blogstack:amiId"},
+		{"no logs key", "prod", func(c map[string]string) { delete(c, "blogstack:logsKms") }, "blogstack:logsKms is required"},
+		{"single-region logs key", "prod", func(c map[string]string) { c["blogstack:logsKms"] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, "blogstack:logsKms"},
 		{"bad snapshot", "prod", func(c map[string]string) { c["blogstack:dataSnapshotId"] = "vol-0123456789abcdef0" }, "blogstack:dataSnapshotId"},
 	}
 	for _, tc := range cases {

@@ -101,37 +101,25 @@ func NewRegistry(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.Re
 // OutputPreviewRegistryURL is the prod output preview stacks pull from.
 const OutputPreviewRegistryURL = "previewRegistryUrl"
 
-// ProdPreviewRegistry reads prod's preview repository (and its logs key,
-// see OutputLogsKeyArn) from its outputs, so
+// ProdPreviewRegistry reads prod's preview repository from its outputs, so
 // a preview stack stands up with one `pulumi up`, and can only ever pull
 // images of pull requests. It is read now, not as an Output, because the
 // deploy's name is derived from the settings the host gets.
-func ProdPreviewRegistry(ctx *pulumi.Context, cfg Config) (url, arn, logsKey string, err error) {
+func ProdPreviewRegistry(ctx *pulumi.Context, cfg Config) (url, arn string, err error) {
 	ref, err := pulumi.NewStackReference(ctx, cfg.ProdStack, nil)
 	if err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
 	d, err := ref.GetOutputDetails(OutputPreviewRegistryURL)
 	if err != nil {
-		return "", "", "", fmt.Errorf("reading %s from %s: %w", OutputPreviewRegistryURL, cfg.ProdStack, err)
+		return "", "", fmt.Errorf("reading %s from %s: %w", OutputPreviewRegistryURL, cfg.ProdStack, err)
 	}
 	url, _ = d.Value.(string)
 	if url == "" {
-		return "", "", "", fmt.Errorf("stack %s has no output %s: run `pulumi up --stack prod` with this version of the program first", cfg.ProdStack, OutputPreviewRegistryURL)
+		return "", "", fmt.Errorf("stack %s has no output %s: run `pulumi up --stack prod` with this version of the program first", cfg.ProdStack, OutputPreviewRegistryURL)
 	}
 	arn, err = repositoryArn(url)
-	if err != nil {
-		return "", "", "", err
-	}
-	// Prod's logs-and-alerts key encrypts previews' logs too (the
-	// preview role manages no KMS key). A prod deployed before monitoring
-	// existed has none yet; the preview then says so and goes on.
-	k, err := ref.GetOutputDetails(OutputLogsKeyArn)
-	if err != nil {
-		return "", "", "", fmt.Errorf("reading %s from %s: %w", OutputLogsKeyArn, cfg.ProdStack, err)
-	}
-	logsKey, _ = k.Value.(string)
-	return url, arn, logsKey, nil
+	return url, arn, err
 }
 
 // repositoryArn turns 123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog into
