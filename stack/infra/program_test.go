@@ -167,7 +167,7 @@ func prodConfig() map[string]string {
 		"blogstack:domain":              "blog.example.com",
 		"blogstack:hostedZone":          "example.com",
 		"blogstack:permissionsBoundary": boundary,
-		"blogstack:logsKms":        logsKeyID,
+		"blogstack:logsKms":             logsKeyID,
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "9876543210-1",
 	}
