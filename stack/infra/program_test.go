@@ -493,8 +493,10 @@ func documentScript(t *testing.T, doc res) string {
 	if len(d.MainSteps) != 1 || d.MainSteps[0].Action != "aws:runShellScript" {
 		t.Fatalf("document steps: %+v", d.MainSteps)
 	}
-	if d.Parameters["imageTag"].AllowedPattern == "" {
-		t.Error("imageTag parameter is not restricted by a pattern")
+	for _, p := range []string{"imageTag", "deployId"} {
+		if d.Parameters[p].AllowedPattern == "" {
+			t.Errorf("%s parameter is not restricted by a pattern", p)
+		}
 	}
 	return strings.Join(d.MainSteps[0].Inputs.RunCommand, "\n") + "\n"
 }
@@ -549,13 +551,15 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			// host's role may write (see TestIAMNoWildcardsWhereNarrowerExists).
 			"BLOG_BACKUP_BUCKET='blog-" + stack + "-data-backups-a1b2c3d'",
 			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
+			"BLOG_LOG_GROUP_PREFIX='blog-" + stack + "'",
+			"BLOG_METRICS_NAMESPACE='blog/" + stack + "'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
 			}
 		}
-		if !strings.HasSuffix(script, "exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
-			t.Error("document does not end by running host/deploy with the tag")
+		if !strings.HasSuffix(script, "\nBLOG_DEPLOY_ID='{{ deployId }}' exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
+			t.Error("document does not end by running host/deploy with the tag and the deploy id")
 		}
 	})
 }
@@ -621,7 +625,7 @@ func TestDeployAssociationWaitsForTheTag(t *testing.T) {
 		if stack != "prod" {
 			tag = "pr-12-3f2a9c1"
 		}
-		if get(a.Inputs, "parameters", "imageTag") != tag {
+		if get(a.Inputs, "parameters", "imageTag") != tag || get(a.Inputs, "parameters", "deployId") != id {
 			t.Errorf("parameters %v", a.Inputs["parameters"])
 		}
 		// The wait must outlast the document's own timeout, with room for
