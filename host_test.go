@@ -107,6 +107,11 @@ case $args in
     [[ -z ${FAKE_FAIL_RELOAD:-} ]] || { echo "Error: adapting config using caddyfile: unrecognized directive" >&2; exit 1; }
     caddy_load ;;
   *" compose "*) ;;
+  " inspect "*"NetworkSettings"*)
+    # The container's address on the edge network, for host/monitor.
+    name=${*: -1} c=$apps/${*: -1}
+    [[ -d $c ]] || { echo "Error: No such object: $name" >&2; exit 1; }
+    echo "172.16.30.$((${name##*-} + 10))" ;;
   " inspect "*)
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
@@ -140,6 +145,8 @@ case " $* " in
       [[ -f $FAKE_DIR/s3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
       cp "$FAKE_DIR/s3/${src#s3://}" "$dst"
     fi ;;
+  *" cloudwatch put-metric-data "* | *" logs put-log-events "* | *" logs create-log-stream "*)
+    [[ -z ${FAKE_FAIL_CLOUDWATCH:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the PutLogEvents operation" >&2; exit 254; } ;;
   *) exit 1 ;;
 esac`,
 	"blkid": `
@@ -211,6 +218,8 @@ func newHost(t *testing.T) *host {
 		"BLOG_ETC="+h.path("etc/blog"),
 		"BLOG_DATA="+h.path("srv/blog"),
 		"BLOG_STATE="+h.path("var/lib/blog"),
+		"BLOG_LOG_DIR="+h.path("var/log/blog"),
+		"BLOG_CWAGENT="+h.path("opt/aws/amazon-cloudwatch-agent"),
 		"BLOG_LOCK="+h.path("run/lock/blog-deploy.lock"),
 		"BLOG_SYSTEMD="+h.path("etc/systemd/system"),
 		"BLOG_FSTAB="+h.path("etc/fstab"),
@@ -257,6 +266,8 @@ func (h *host) readyForDeploy() {
 		"AWS_REGION=eu-west-1",
 		"BLOG_BACKUP_BUCKET=" + bucket,
 		"BLOG_BACKUP_PREFIX=backups/prod/",
+		"BLOG_LOG_GROUP_PREFIX=blog-prod",
+		"BLOG_METRICS_NAMESPACE=blog/prod",
 	}, "\n")+"\n")
 }
 
@@ -590,7 +601,7 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 		t.Skip("shellcheck not installed (apt-get install -y shellcheck); CI fails here instead")
 	}
 	scripts := hostScripts(t)
-	for _, want := range []string{"bootstrap", "deploy", "backup", "restore"} {
+	for _, want := range []string{"bootstrap", "deploy", "backup", "restore", "monitor"} {
 		if !slices.Contains(scripts, filepath.Join("host", want)) {
 			t.Fatalf("host/%s is not among the scripts found: %v", want, scripts)
 		}
@@ -604,7 +615,8 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 			if fi, err := os.Stat(s); err != nil || fi.Mode()&0o111 == 0 {
 				t.Errorf("%s is not executable", s)
 			}
-			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", s).CombinedOutput()
+			// -x follows host/cloudwatch.sh, which deploy and backup source.
+			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", "-x", s).CombinedOutput()
 			if err != nil {
 				t.Errorf("shellcheck %s:\n%s", s, out)
 			}

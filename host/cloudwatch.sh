@@ -50,3 +50,23 @@ put_record() {
     --log-events "[{\"timestamp\":$now,\"message\":$(json_string "$2")}]" >/dev/null ||
     echo "${0##*/}: WARNING: could not write to the log group $group: $2" >&2
 }
+
+# report_deploy, host/deploy's EXIT trap, records how the deploy of
+# $deploy_tag ended: one JSON line in the host log group's "deploys" stream
+# (tag, commit, deploy id, host, result, reason, start, seconds) and the
+# DeployFailed metric (1 or 0), which the deploy-failed alarm watches. The
+# commit is the image's revision label (the Dockerfile sets it); the deploy
+# id names the workflow run, and so who asked.
+report_deploy() {
+  local status=$? result=succeeded failed=0 commit seconds record
+  if ((status != 0)); then result=failed failed=1; fi
+  seconds=$(($(date +%s) - deploy_started))
+  commit=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$BLOG_REGISTRY:$deploy_tag" 2>/dev/null) || commit=""
+  record="{\"event\":\"deploy\",\"tag\":$(json_string "$deploy_tag"),\"commit\":$(json_string "${commit:-unknown}")"
+  record+=",\"deployId\":$(json_string "${BLOG_DEPLOY_ID:-by hand}"),\"host\":$(json_string "$(hostname)")"
+  record+=",\"result\":\"$result\",\"reason\":$(json_string "${failure_reason:-}")"
+  record+=",\"started\":\"$(date -u -d "@$deploy_started" +%Y-%m-%dT%H:%M:%SZ)\",\"seconds\":$seconds}"
+  put_record deploys "$record"
+  put_metric DeployFailed "$failed" Count
+  put_metric DeploySeconds "$seconds" Seconds
+}
