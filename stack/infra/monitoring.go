@@ -103,9 +103,9 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	// what readers saw, including the 502s of an app that is down: the
 	// request, error and latency metrics come from it.
 	filters := []struct{ metric, pattern, value, unit, def string }{
-		{MetricRequests, `{ $.status = * }`, "1", "Count", "0"},
+		{MetricRequests, `{ $.status > 0 }`, "1", "Count", "0"},
 		{Metric5xx, `{ $.status >= 500 }`, "1", "Count", "0"},
-		{MetricLatency, `{ $.status = * }`, "$.duration", "Seconds", ""},
+		{MetricLatency, `{ $.status > 0 }`, "$.duration", "Seconds", ""},
 	}
 	for _, f := range filters {
 		t := &cloudwatch.LogMetricFilterMetricTransformationArgs{
@@ -376,7 +376,7 @@ func DashboardBody(cfg Config, partition, account, instanceID, healthCheckID str
 		metric("Backups succeeded and deploys failed", cfg.Region,
 			[]any{ns, MetricBackupSucceeded, map[string]any{"period": 3600}}, []any{ns, MetricDeployFailed, map[string]any{"stat": "Maximum"}}),
 		metric("Database pool and page cache (app)", cfg.Region,
-			[]any{ns, "go_sql_in_use_connections", map[string]any{"stat": "Maximum"}},
+			[]any{ns, "go_sql_in_use_connections", "db_name", "blog", map[string]any{"stat": "Maximum"}},
 			[]any{ns, "blog_cache_lookups_total", "result", "hit"}, []any{ns, "blog_cache_lookups_total", "result", "miss"}),
 		{"type": "alarm", "width": 8, "height": 6, "properties": map[string]any{
 			"title": "Alarms", "alarms": alarmArns(cfg, partition, account),

@@ -286,3 +286,26 @@ func TestDashboardShowsTheAlarmsAndNumbers(t *testing.T) {
 		}
 	})
 }
+
+// The request metrics come from Caddy's JSON access log, whose lines carry
+// status and duration (seconds) at the top level.
+func TestProxyLogBecomesRequestMetrics(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		got := map[string]string{}
+		for _, f := range ofType(rs, "aws:cloudwatch/logMetricFilter:LogMetricFilter") {
+			tr := f.Inputs["metricTransformation"].(map[string]any)
+			if f.Inputs["logGroupName"] != "blog-"+stack+"-proxy" || tr["namespace"] != "blog/"+stack {
+				t.Errorf("%s reads %v into %v", f.Name, f.Inputs["logGroupName"], tr["namespace"])
+			}
+			got[tr["name"].(string)] = f.Inputs["pattern"].(string) + " -> " + tr["value"].(string)
+		}
+		want := map[string]string{
+			"Requests":  "{ $.status > 0 } -> 1",
+			"Errors5xx": "{ $.status >= 500 } -> 1",
+			"Latency":   "{ $.status > 0 } -> $.duration",
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("metric filters %v, want %v", got, want)
+		}
+	})
+}
