@@ -80,6 +80,10 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	if err != nil {
 		return nil, err
 	}
+	// Capped, so that each append below (one runs in an apply, on another
+	// goroutine) gets its own array instead of writing into a shared spare
+	// slot, which made the association's name depend on timing.
+	files = files[:len(files):len(files)]
 	settings := StackSettings{
 		Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
 		ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
