@@ -140,25 +140,13 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	}{
 		// A failed system check is AWS's hardware or network: recover moves
 		// the instance to new hardware with its id, addresses, volumes and
-		// role. Missing data (a stopped instance) changes nothing.
-		{"system-check", &cloudwatch.MetricAlarmArgs{
-			AlarmDescription: pulumi.String("The host's system status check failed (AWS hardware or network): EC2 recovers it onto new hardware, same address and volume."),
-			Namespace:        pulumi.String("AWS/EC2"), MetricName: pulumi.String("StatusCheckFailed_System"), Dimensions: instance,
-			Statistic: pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(2),
-			ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"), Threshold: pulumi.Float64(1),
-			TreatMissingData: pulumi.String("missing"),
-			AlarmActions:     pulumi.Array{ec2Action("recover"), topic.Arn}, OkActions: notify,
-		}},
+		// role.
+		{"system-check", statusCheckAlarm("StatusCheckFailed_System", 2, ec2Action("recover"), topic.Arn, instance,
+			"The host's system status check failed (AWS hardware or network): EC2 recovers it onto new hardware, same address and volume.")},
 		// A failed instance check is the host's own OS (out of memory, a
 		// full root disk, a kernel hang): a reboot is what helps.
-		{"instance-check", &cloudwatch.MetricAlarmArgs{
-			AlarmDescription: pulumi.String("The host's instance status check failed (its OS does not answer): EC2 reboots it."),
-			Namespace:        pulumi.String("AWS/EC2"), MetricName: pulumi.String("StatusCheckFailed_Instance"), Dimensions: instance,
-			Statistic: pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
-			ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"), Threshold: pulumi.Float64(1),
-			TreatMissingData: pulumi.String("missing"),
-			AlarmActions:     pulumi.Array{ec2Action("reboot"), topic.Arn}, OkActions: notify,
-		}},
+		{"instance-check", statusCheckAlarm("StatusCheckFailed_Instance", 3, ec2Action("reboot"), topic.Arn, instance,
+			"The host's instance status check failed (its OS does not answer): EC2 reboots it.")},
 		// More than 5% of answers are 5xx for two of three 5-minute
 		// periods, counted only when at least 20 requests came (one 502 of
 		// three requests at night is not an outage; /readyz catches those).
@@ -258,6 +246,20 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 		return nil, err
 	}
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn})
+}
+
+// statusCheckAlarm alarms on one of EC2's status checks failing for
+// minutes in a row, runs action (an EC2 alarm action) and notifies topic.
+// Missing data (a stopped instance) changes nothing.
+func statusCheckAlarm(metric string, minutes int, action pulumi.String, topic pulumi.StringOutput, instance pulumi.StringMap, description string) *cloudwatch.MetricAlarmArgs {
+	return &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.String(description),
+		Namespace:        pulumi.String("AWS/EC2"), MetricName: pulumi.String(metric), Dimensions: instance,
+		Statistic: pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(minutes),
+		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"), Threshold: pulumi.Float64(1),
+		TreatMissingData: pulumi.String("missing"),
+		AlarmActions:     pulumi.Array{action, topic}, OkActions: pulumi.Array{topic},
+	}
 }
 
 // DataMount is where the host mounts the data volume (host/bootstrap).
