@@ -113,6 +113,15 @@ case $args in
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
     rm -f "$c/live" ;;
+  " ps -q --filter label=com.docker.compose.project=blog --filter label=com.docker.compose.service=app ")
+    for c in "$apps"/*; do
+      if [[ -d $c && ! -f $c/stopped ]]; then echo "cid${c##*-}"; fi
+    done ;;
+  " inspect "*"NetworkSettings"*)
+    # The container's address on the edge network, for host/monitor.
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
+    echo "172.16.30.$((${id#cid} + 10))" ;;
   " inspect "*)
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
@@ -146,6 +155,8 @@ case " $* " in
       [[ -f $FAKE_DIR/s3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
       cp "$FAKE_DIR/s3/${src#s3://}" "$dst"
     fi ;;
+  *" cloudwatch put-metric-data "* | *" logs put-log-events "* | *" logs create-log-stream "*)
+    [[ -z ${FAKE_FAIL_CLOUDWATCH:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the PutLogEvents operation" >&2; exit 254; } ;;
   *) exit 1 ;;
 esac`,
 	"blkid": `
@@ -217,6 +228,8 @@ func newHost(t *testing.T) *host {
 		"BLOG_ETC="+h.path("etc/blog"),
 		"BLOG_DATA="+h.path("srv/blog"),
 		"BLOG_STATE="+h.path("var/lib/blog"),
+		"BLOG_LOG_DIR="+h.path("var/log/blog"),
+		"BLOG_CWAGENT="+h.path("opt/aws/amazon-cloudwatch-agent"),
 		"BLOG_LOCK="+h.path("run/lock/blog-deploy.lock"),
 		"BLOG_SYSTEMD="+h.path("etc/systemd/system"),
 		"BLOG_FSTAB="+h.path("etc/fstab"),
@@ -263,6 +276,8 @@ func (h *host) readyForDeploy() {
 		"AWS_REGION=eu-west-1",
 		"BLOG_BACKUP_BUCKET=" + bucket,
 		"BLOG_BACKUP_PREFIX=backups/prod/",
+		"BLOG_LOG_GROUP_PREFIX=blog-prod",
+		"BLOG_METRICS_NAMESPACE=blog/prod",
 	}, "\n")+"\n")
 }
 
@@ -611,7 +626,7 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 		t.Skip("shellcheck not installed (apt-get install -y shellcheck); CI fails here instead")
 	}
 	scripts := hostScripts(t)
-	for _, want := range []string{"bootstrap", "deploy", "backup", "restore"} {
+	for _, want := range []string{"bootstrap", "deploy", "backup", "restore", "monitor"} {
 		if !slices.Contains(scripts, filepath.Join("host", want)) {
 			t.Fatalf("host/%s is not among the scripts found: %v", want, scripts)
 		}
@@ -625,7 +640,8 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 			if fi, err := os.Stat(s); err != nil || fi.Mode()&0o111 == 0 {
 				t.Errorf("%s is not executable", s)
 			}
-			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", s).CombinedOutput()
+			// -x follows host/cloudwatch.sh, which deploy and backup source.
+			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", "-x", s).CombinedOutput()
 			if err != nil {
 				t.Errorf("shellcheck %s:\n%s", s, out)
 			}

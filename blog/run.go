@@ -23,6 +23,7 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/auth"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/seed"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -152,7 +153,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	srv := web.NewServer(cfg, st, log, assets)
+	m := metrics.New(metrics.Build{Version: version, Commit: commit}, st.DB())
+	srv := web.NewServer(cfg, st, log, assets, m)
 	hs := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv,
@@ -170,7 +172,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("serving", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "database", st.Dialect(), "version", version)
 
 	go sweepSessions(ctx, st, log)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		// The metrics stay up through the drain, then go at once.
+		defer ms.Close()
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -188,6 +199,31 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics on their own listener, which
+// the proxy never publishes; a failure of that server ends the process like
+// one of the public server (errc).
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	ms := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("BLOG_METRICS_ADDR: %w", err)
+	}
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	go func() {
+		if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics: %w", err)
+		}
+	}()
+	return ms, nil
 }
 
 // sweepSessions deletes expired and idle sessions (and the nonces of

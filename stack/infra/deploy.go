@@ -80,10 +80,15 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	if err != nil {
 		return nil, err
 	}
+	// Capped, so that each append below (one runs in an apply, on another
+	// goroutine) gets its own array instead of writing into a shared spare
+	// slot, which made the association's name depend on timing.
+	files = files[:len(files):len(files)]
 	settings := StackSettings{
 		Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
 		ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
-		BackupPrefix: BackupKeyPrefix(cfg.Stack),
+		BackupPrefix:   BackupKeyPrefix(cfg.Stack),
+		LogGroupPrefix: cfg.Prefix, MetricsNamespace: MetricsNamespace(cfg.Stack),
 	}
 	content := pulumi.All(args.RegistryURL, args.BucketName).ApplyT(func(v []any) (string, error) {
 		s := settings
@@ -125,7 +130,10 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 			Key:    pulumi.String("InstanceIds"),
 			Values: pulumi.StringArray{args.InstanceID},
 		}},
-		Parameters:                   pulumi.StringMap{"imageTag": pulumi.String(args.Release.ImageTag)},
+		Parameters: pulumi.StringMap{
+			"imageTag": pulumi.String(args.Release.ImageTag),
+			"deployId": pulumi.String(args.Release.DeployID),
+		},
 		WaitForSuccessTimeoutSeconds: pulumi.Int(cfg.DeployTimeoutSecs + DeployWaitMargin),
 		ComplianceSeverity:           pulumi.String("CRITICAL"),
 		MaxConcurrency:               pulumi.String("1"),

@@ -109,6 +109,7 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 			Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
 			RepositoryArn: v[0].(string), BucketArn: v[1].(string),
 			ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
+			LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
 		}).JSON()
 	}).(pulumi.StringOutput)
 	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
@@ -119,6 +120,11 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
+		return nil, err
+	}
+	if _, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
+		Account: identity.AccountId, Partition: partition.Partition, InstanceID: host.InstanceID,
+	}); err != nil {
 		return nil, err
 	}
 	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{

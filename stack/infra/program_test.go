@@ -32,6 +32,7 @@ const (
 	boundary           = "arn:aws:iam::" + account + ":policy/blogstack-boundary"
 	instancePublicIP   = "198.51.100.7"
 	eipPublicIP        = "203.0.113.10"
+	logsKeyID          = "mrk-1234abcd12ab34cd56ef1234567890ab"
 )
 
 // res is one resource the program registered, with its inputs made plain
@@ -123,6 +124,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
 		set("name", args.Name+"-x")
 		set("arn", "arn:aws:iam::"+account+":role/"+args.Name+"-x")
+	case "aws:sns/topic:Topic":
+		set("arn", "arn:aws:sns:eu-west-1:"+account+":"+args.Inputs["name"].StringValue())
 	case "aws:ssm/document:Document":
 		set("latestVersion", "1")
 	case "random:index/randomPassword:RandomPassword":
@@ -164,6 +167,7 @@ func prodConfig() map[string]string {
 		"blogstack:domain":              "blog.example.com",
 		"blogstack:hostedZone":          "example.com",
 		"blogstack:permissionsBoundary": boundary,
+		"blogstack:logsKms":             logsKeyID,
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "9876543210-1",
 	}
@@ -489,8 +493,10 @@ func documentScript(t *testing.T, doc res) string {
 	if len(d.MainSteps) != 1 || d.MainSteps[0].Action != "aws:runShellScript" {
 		t.Fatalf("document steps: %+v", d.MainSteps)
 	}
-	if d.Parameters["imageTag"].AllowedPattern == "" {
-		t.Error("imageTag parameter is not restricted by a pattern")
+	for _, p := range []string{"imageTag", "deployId"} {
+		if d.Parameters[p].AllowedPattern == "" {
+			t.Errorf("%s parameter is not restricted by a pattern", p)
+		}
 	}
 	return strings.Join(d.MainSteps[0].Inputs.RunCommand, "\n") + "\n"
 }
@@ -545,13 +551,15 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			// host's role may write (see TestIAMNoWildcardsWhereNarrowerExists).
 			"BLOG_BACKUP_BUCKET='blog-" + stack + "-data-backups-a1b2c3d'",
 			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
+			"BLOG_LOG_GROUP_PREFIX='blog-" + stack + "'",
+			"BLOG_METRICS_NAMESPACE='blog/" + stack + "'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
 			}
 		}
-		if !strings.HasSuffix(script, "exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
-			t.Error("document does not end by running host/deploy with the tag")
+		if !strings.HasSuffix(script, "\nBLOG_DEPLOY_ID='{{ deployId }}' exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
+			t.Error("document does not end by running host/deploy with the tag and the deploy id")
 		}
 	})
 }
@@ -617,7 +625,7 @@ func TestDeployAssociationWaitsForTheTag(t *testing.T) {
 		if stack != "prod" {
 			tag = "pr-12-3f2a9c1"
 		}
-		if get(a.Inputs, "parameters", "imageTag") != tag {
+		if get(a.Inputs, "parameters", "imageTag") != tag || get(a.Inputs, "parameters", "deployId") != id {
 			t.Errorf("parameters %v", a.Inputs["parameters"])
 		}
 		// The wait must outlast the document's own timeout, with room for
@@ -791,6 +799,10 @@ func TestIAMNoWildcardsWhereNarrowerExists(t *testing.T) {
 				}
 				if slices.Contains(s.Resource, "*") {
 					for _, a := range s.Action {
+						// PutMetricData has no resource: its scope is the namespace.
+						if a == "cloudwatch:PutMetricData" && s.Condition["StringEquals"]["cloudwatch:namespace"] == "blog/"+stack {
+							continue
+						}
 						if !slices.Contains(infra.UnscopableActions, a) {
 							t.Errorf("%s allowed on * but can be scoped", a)
 						}
@@ -1095,6 +1107,8 @@ func TestInvalidConfigNamesTheSetting(t *testing.T) {
 			c["blogstack:permissionsBoundary"] = "arn:aws:iam::" + account + ":role/blogstack-boundary"
 		}, "blogstack:permissionsBoundary"},
 		{"bad ami", "prod", func(c map[string]string) { c["blogstack:amiId"] = "al2023" }, "blogstack:amiId"},
+		{"no logs key", "prod", func(c map[string]string) { delete(c, "blogstack:logsKms") }, "blogstack:logsKms is required"},
+		{"single-region logs key", "prod", func(c map[string]string) { c["blogstack:logsKms"] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, "blogstack:logsKms"},
 		{"bad snapshot", "prod", func(c map[string]string) { c["blogstack:dataSnapshotId"] = "vol-0123456789abcdef0" }, "blogstack:dataSnapshotId"},
 	}
 	for _, tc := range cases {

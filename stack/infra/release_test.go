@@ -409,6 +409,9 @@ var untagged = map[string]bool{
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
 	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       true,
 	"aws:s3/bucketPolicy:BucketPolicy":                                                           true,
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter":                                             true,
+	"aws:cloudwatch/dashboard:Dashboard":                                                         true,
+	"aws:sns/topicSubscription:TopicSubscription":                                                true,
 	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2":                     true,
 }
 

@@ -31,6 +31,7 @@ type Config struct {
 	AdminPassword  string
 	LogFormat      string        // text or json
 	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
+	MetricsAddr    string        // where Prometheus metrics are served; empty: nowhere
 }
 
 // Secure reports whether the blog is served over https.
@@ -55,6 +56,7 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		Title:         env("BLOG_TITLE", "Blog"),
 		AdminEmail:    env("BLOG_ADMIN_EMAIL", ""),
 		AdminPassword: getenv("BLOG_ADMIN_PASSWORD"),
+		MetricsAddr:   env("BLOG_METRICS_ADDR", ""),
 	}
 
 	if c.DatabaseURL != "" {
@@ -66,6 +68,15 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return c, fmt.Errorf("BLOG_ADDR: %q is not a host:port listen address (for example :8080)", c.Addr)
+	}
+
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return c, fmt.Errorf("BLOG_METRICS_ADDR: %q is not a host:port listen address (for example :9090)", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return c, fmt.Errorf("BLOG_METRICS_ADDR: %q is BLOG_ADDR; metrics need a listener of their own, which the proxy does not publish", c.MetricsAddr)
+		}
 	}
 
 	// Without a base URL the blog links to itself where it listens locally.

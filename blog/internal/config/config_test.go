@@ -53,11 +53,15 @@ func TestInvalid(t *testing.T) {
 		"BLOG_LOG_FORMAT":      {"BLOG_LOG_FORMAT": "xml"},
 		"BLOG_SHUTDOWN_DELAY":  {"BLOG_SHUTDOWN_DELAY": "-1s"},
 		"BLOG_ADMIN_PASSWORD":  {"BLOG_ADMIN_EMAIL": "a@b.c"},
+		"BLOG_METRICS_ADDR":    {"BLOG_METRICS_ADDR": "9090"},
 	}
 	for name, env := range cases {
 		if _, err := load(env); err == nil || !strings.HasPrefix(err.Error(), name) {
 			t.Errorf("%s: err = %v, want one naming %s", name, err, name)
 		}
+	}
+	if _, err := load(map[string]string{"BLOG_ADDR": ":8080", "BLOG_METRICS_ADDR": ":8080"}); err == nil || !strings.Contains(err.Error(), "listener of their own") {
+		t.Errorf("metrics on the public listener: %v", err)
 	}
 	if _, err := load(map[string]string{"BLOG_BASE_URL": "https://b.example"}); err == nil || !strings.Contains(err.Error(), "BLOG_SECRET_KEY") {
 		t.Errorf("https without a secret key: %v", err)

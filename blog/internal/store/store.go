@@ -106,6 +106,9 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 	return s, nil
 }
 
+// DB is the database pool, for its statistics (the metrics read them).
+func (s *Store) DB() *sql.DB { return s.db.DB }
+
 // Close closes the database pool.
 func (s *Store) Close() error { return s.db.Close() }
 

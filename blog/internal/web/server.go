@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
@@ -60,6 +61,7 @@ type Server struct {
 	store    Store
 	log      *slog.Logger
 	assets   *Assets
+	metrics  *metrics.Metrics
 	draining atomic.Bool
 	handler  http.Handler
 
@@ -73,10 +75,11 @@ type Server struct {
 	CommentMinFill time.Duration
 }
 
-// NewServer builds the blog's HTTP handler.
-func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
+// NewServer builds the blog's HTTP handler. Every request is counted in m,
+// which the server never serves itself (see metrics.Metrics.Handler).
+func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m *metrics.Metrics) *Server {
 	s := &Server{
-		cfg: cfg, store: st, log: log, assets: assets,
+		cfg: cfg, store: st, log: log, assets: assets, metrics: m,
 		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
 		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
 		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
