@@ -23,6 +23,7 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/auth"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/seed"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -152,7 +153,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	srv := web.NewServer(cfg, st, log, assets)
+	bucket, err := media.OpenBucket(ctx, cfg.MediaURL)
+	if err != nil {
+		return err
+	}
+	defer bucket.Close()
+	srv := web.NewServer(cfg, st, log, assets, web.WithMedia(bucket))
 	hs := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv,
