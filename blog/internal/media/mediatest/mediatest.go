@@ -11,8 +11,29 @@ import (
 	"image/color"
 	"image/gif"
 	"image/jpeg"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
+
+// S3URL is a BLOG_MEDIA_URL on an S3-compatible server started for the
+// test: gofakes3, in process, speaking the S3 HTTP API to the real AWS SDK
+// behind gocloud's s3blob (no MinIO binary is reachable here).
+func S3URL(tb testing.TB) string {
+	tb.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("blog-media"); err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	tb.Cleanup(srv.Close)
+	tb.Setenv("AWS_ACCESS_KEY_ID", "test")
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return "s3://blog-media?prefix=media/&region=us-east-1&use_path_style=true&endpoint=" + srv.URL
+}
 
 // GPSMarker is a string inside the EXIF of JPEGWithGPS: finding it in a
 // served file means the location leaked.
