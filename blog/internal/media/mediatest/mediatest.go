@@ -73,7 +73,7 @@ func JPEGWithGPS(tb testing.TB, w, h int) []byte {
 	gpsOff := makeOff + uint32(len(GPSMarker)+1)
 	binary.Write(&t, be, uint16(3))
 	entry(0x010f, 2, uint32(len(GPSMarker)+1), makeOff) // Make
-	binary.Write(&t, be, uint16(0x0112)) // Orientation SHORT 6
+	binary.Write(&t, be, uint16(0x0112))                // Orientation SHORT 6
 	binary.Write(&t, be, uint16(3))
 	binary.Write(&t, be, uint32(1))
 	binary.Write(&t, be, uint16(6))
