@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/media/mediatest"
@@ -168,33 +170,68 @@ func TestNames(t *testing.T) {
 	}
 }
 
-// BenchmarkBomb measures refusing a 20,000 × 20,000 PNG: it must take
-// microseconds and allocate kilobytes (the header is read, no pixel is),
-// where decoding it would take 400 MB: it fails when one refusal
-// allocates more than the file's size a few times over.
+// peakHeap runs f and reports how far the live heap rose above where it
+// started, sampled every millisecond.
+func peakHeap(f func()) float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	base, peak := m.HeapAlloc, m.HeapAlloc
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapAlloc)
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-sampled
+	return float64(peak - base)
+}
+
+// BenchmarkBomb measures refusing a 20,000 × 20,000 PNG, which would
+// decode to 400 MB: the header is read, no pixel is. It fails when the
+// heap rises by more than 4 MB while refusing it.
 func BenchmarkBomb(b *testing.B) {
 	bomb := mediatest.PNGBomb(b, 20000, 20000)
 	b.SetBytes(int64(len(bomb)))
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for b.Loop() {
-		if _, err := media.Process(bytes.NewReader(bomb)); err == nil {
-			b.Fatal("the bomb was accepted")
+	peak := peakHeap(func() {
+		for b.Loop() {
+			if _, err := media.Process(bytes.NewReader(bomb)); err == nil {
+				b.Fatal("the bomb was accepted")
+			}
 		}
-	}
-	runtime.ReadMemStats(&after)
-	if per := float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N); per > 4*float64(len(bomb))+1<<20 {
-		b.Fatalf("refusing the bomb allocated %.0f bytes per upload: it was decoded", per)
+	})
+	b.ReportMetric(peak/(1<<20), "peak-heap-MB")
+	if peak > 4<<20 {
+		b.Fatalf("refusing the bomb raised the heap by %.1f MB: it was decoded", peak/(1<<20))
 	}
 }
 
-// BenchmarkPhoto measures processing a 12-megapixel photo into its widths.
+// BenchmarkPhoto measures processing photos into their widths: time, and
+// the peak heap, which must stay well inside the container's 256 MB.
 func BenchmarkPhoto(b *testing.B) {
-	photo := mediatest.JPEGWithGPS(b, 4000, 3000)
-	b.SetBytes(int64(len(photo)))
-	for b.Loop() {
-		if _, err := media.Process(bytes.NewReader(photo)); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range [][2]int{{4032, 3024}, {6000, 4000}} {
+		b.Run(fmt.Sprintf("%dMP", size[0]*size[1]/1_000_000), func(b *testing.B) {
+			photo := mediatest.JPEGWithGPS(b, size[0], size[1])
+			b.SetBytes(int64(len(photo)))
+			peak := peakHeap(func() {
+				for b.Loop() {
+					if _, err := media.Process(bytes.NewReader(photo)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.ReportMetric(peak/(1<<20), "peak-heap-MB")
+		})
 	}
 }
