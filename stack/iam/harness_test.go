@@ -100,7 +100,8 @@ func hostPolicies() map[string]infra.PolicyDocument {
 			Partition: "aws", Region: region, Account: account,
 			RepositoryArn:   "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"],
 			ParameterPrefix: "/blog/" + stack, DocumentName: infra.DocumentName(prefix),
-			BucketArn: "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			BucketArn:      "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			MediaBucketArn: "arn:aws:s3:::" + prefix + "-media-files-1a2b3c4",
 		})
 	}
 	return out

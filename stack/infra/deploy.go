@@ -31,6 +31,8 @@ type DeployArgs struct {
 	RegistryKey     string
 	ParameterPrefix string
 	BucketName      pulumi.StringOutput
+	// MediaBucketName is the blog's media bucket (BLOG_MEDIA_URL).
+	MediaBucketName pulumi.StringOutput
 	// Ready must exist before a deploy runs (the data volume's attachment).
 	Ready []pulumi.Resource
 }
@@ -85,9 +87,10 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 		ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
 		BackupPrefix: BackupKeyPrefix(cfg.Stack),
 	}
-	content := pulumi.All(args.RegistryURL, args.BucketName).ApplyT(func(v []any) (string, error) {
+	content := pulumi.All(args.RegistryURL, args.BucketName, args.MediaBucketName).ApplyT(func(v []any) (string, error) {
 		s := settings
 		s.Registry, s.BackupBucket = v[0].(string), v[1].(string)
+		s.MediaURL = MediaURL(v[2].(string), cfg.Region)
 		return DeployDocument(append(files, SettingsFile(s)), cfg.DeployTimeoutSecs)
 	}).(pulumi.StringOutput)
 	doc, err := ssm.NewDocument(ctx, name+"-document", &ssm.DocumentArgs{

@@ -45,7 +45,9 @@ type StackSettings struct {
 	// BackupBucket and BackupPrefix are where host/backup uploads dumps:
 	// s3://BackupBucket/BackupPrefix<time>.dump.
 	BackupBucket, BackupPrefix string
-	Preview                    bool
+	// MediaURL is the blog's BLOG_MEDIA_URL: the media bucket (MediaURL).
+	MediaURL string
+	Preview  bool
 }
 
 // BackupKeyPrefix is where a stack's database dumps go in its bucket,
@@ -67,6 +69,7 @@ func (s StackSettings) env() string {
 		"AWS_REGION=" + s.Region,
 		"BLOG_BACKUP_BUCKET=" + s.BackupBucket,
 		"BLOG_BACKUP_PREFIX=" + s.BackupPrefix,
+		"BLOG_MEDIA_URL=" + s.MediaURL,
 	}
 	for i, l := range lines[1:] {
 		lines[i+1] = shellAssign(l)

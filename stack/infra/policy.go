@@ -72,6 +72,7 @@ type HostPolicyArgs struct {
 	ParameterPrefix            string // "/blog/prod"
 	DocumentName               string
 	BucketArn                  string
+	MediaBucketArn             string
 }
 
 // Bucket prefixes the host may write: database dumps and deploy output.
@@ -81,8 +82,9 @@ const (
 )
 
 // HostPolicy is the instance role's only policy: pull from its repository,
-// be managed through SSM, read its own parameters and deploy document, and
-// write its backup and deploy-log prefixes. Nothing else.
+// be managed through SSM, read its own parameters and deploy document,
+// write its backup and deploy-log prefixes, and keep the blog's media.
+// Nothing else.
 func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
@@ -105,8 +107,25 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 			Action:    []string{"s3:ListBucket"},
 			Resource:  []string{a.BucketArn},
 			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{BackupPrefix + "*"}}}},
+		// What the blog does with uploads: store, serve, delete.
+		{Sid: "KeepMedia", Effect: "Allow",
+			Action:   []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+			Resource: []string{a.MediaBucketArn + "/" + MediaPrefix + "*"}},
+		// Without it S3 answers 403 instead of 404 for a file that is not
+		// there; the bucket holds nothing but media.
+		{Sid: "ListMedia", Effect: "Allow",
+			Action:   []string{"s3:ListBucket"},
+			Resource: []string{a.MediaBucketArn}},
 	}}
 }
+
+// HostRoleArnPattern matches the ARN of a stack's host role, which Pulumi
+// names <prefix>-host-role-<suffix>.
+func HostRoleArnPattern(partition, account, prefix string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s-host-role-*", partition, account, prefix)
+}
+
+func unmarshal(doc string, v any) error { return json.Unmarshal([]byte(doc), v) }
 
 // tlsOnlyBucketPolicy refuses any request to the bucket that is not over TLS.
 func tlsOnlyBucketPolicy(bucketArn string) string {
