@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	bucket, err := media.OpenBucket(ctx, cfg.MediaURL)
+	bucket, err := media.OpenBucket(ctx, cfg.MediaURL, cfg.AWSCredentialsFile)
 	if err != nil {
 		return err
 	}

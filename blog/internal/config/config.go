@@ -33,6 +33,9 @@ type Config struct {
 	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
 	MediaURL       string        // where uploads live: file://... or s3://bucket?prefix=...
 	ImgSrc         []string      // image origins the CSP allows besides 'self'
+	// AWSCredentialsFile holds AWS credentials for an s3:// MediaURL
+	// (media.FileCredentials); empty: the AWS SDK's usual chain.
+	AWSCredentialsFile string
 }
 
 // Secure reports whether the blog is served over https.
@@ -117,6 +120,7 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 	if c.MediaURL, err = mediaURL(env("BLOG_MEDIA_URL", ""), c.DataDir); err != nil {
 		return c, err
 	}
+	c.AWSCredentialsFile = env("BLOG_AWS_CREDENTIALS_FILE", "")
 	for _, src := range strings.Fields(strings.ReplaceAll(getenv("BLOG_IMG_SRC"), ",", " ")) {
 		if u, err := url.Parse(src); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.ContainsAny(src, ";'\"") {
 			return c, fmt.Errorf("BLOG_IMG_SRC: %q must be an https:// origin such as https://images.example.com", src)

@@ -23,7 +23,7 @@ import (
 // openMedia opens the blog's media bucket for a test server.
 func openMedia(tb testing.TB, url string) *media.Bucket {
 	tb.Helper()
-	b, err := media.OpenBucket(context.Background(), url)
+	b, err := media.OpenBucket(context.Background(), url, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
