@@ -153,11 +153,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	bucket, err := media.OpenBucket(ctx, cfg.MediaURL, cfg.AWSCredentialsFile)
+	bucket, err := media.OpenBucket(cfg.MediaURL, cfg.AWSCredentialsFile)
 	if err != nil {
 		return err
 	}
-	defer bucket.Close()
 	srv := web.NewServer(cfg, st, log, assets, web.WithMedia(bucket))
 	hs := &http.Server{
 		Addr:              cfg.Addr,

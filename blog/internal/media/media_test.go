@@ -26,12 +26,11 @@ import (
 // drivers open a bucket on each storage driver.
 func drivers(t *testing.T) map[string]func(testing.TB) *media.Bucket {
 	open := func(tb testing.TB, url string, creds string) *media.Bucket {
-		b, err := media.OpenBucket(context.Background(), url, creds)
+		b, err := media.OpenBucket(url, creds)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(func() { b.Close() })
-		return b
+			return b
 	}
 	return map[string]func(testing.TB) *media.Bucket{
 		"file": func(tb testing.TB) *media.Bucket { return open(tb, "file://"+t.TempDir()+"/media", "") },

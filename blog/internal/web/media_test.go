@@ -23,11 +23,10 @@ import (
 // openMedia opens the blog's media bucket for a test server.
 func openMedia(tb testing.TB, url string) *media.Bucket {
 	tb.Helper()
-	b, err := media.OpenBucket(context.Background(), url, "")
+	b, err := media.OpenBucket(url, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { b.Close() })
 	return b
 }
 
