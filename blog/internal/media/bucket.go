@@ -216,7 +216,6 @@ func (f FileCredentials) Retrieve(context.Context) (aws.Credentials, error) {
 	return out, nil
 }
 
-
 // envCredentials are the AWS_* environment variables.
 type envCredentials struct{}
 

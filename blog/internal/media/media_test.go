@@ -30,7 +30,7 @@ func drivers(t *testing.T) map[string]func(testing.TB) *media.Bucket {
 		if err != nil {
 			tb.Fatal(err)
 		}
-			return b
+		return b
 	}
 	return map[string]func(testing.TB) *media.Bucket{
 		"file": func(tb testing.TB) *media.Bucket { return open(tb, "file://"+t.TempDir()+"/media", "") },
