@@ -20,12 +20,11 @@ import (
 // appends its command line to calls.log and reads FAKE_* variables that make
 // it fail or misbehave. Fake docker keeps the app containers as compose names
 // them, $FAKE_DIR/apps/blog-app-<n>/ (id cid<n>) with the image they run and
-// whether they are stopped, and Caddy's live upstreams in caddy-upstreams (a
-// copy of the upstreams file, taken when the proxy starts or reloads); it
-// writes $FAKE_DIR/violations when Caddy is pointed at a container that is
-// not healthy, or a healthy container Caddy sends traffic to is stopped or
-// removed. Like compose, it numbers a new container one above the highest
-// existing one.
+// whether they are stopped and whether they carry the alias Caddy dials
+// (the file live); it writes $FAKE_DIR/violations when a container that is
+// not healthy gets the alias, or the last healthy container with it is
+// stopped or removed. The proxy container's id is in proxy-id. Like compose,
+// it numbers a new container one above the highest existing one.
 // It keeps "the database" in $FAKE_DIR/database:
 // pg_dump prints it, pg_restore replaces it (unless the dump is damaged, when
 // it fails and, like --single-transaction, changes nothing). Fake aws keeps
@@ -46,16 +45,13 @@ status() {
   done
   echo running/healthy
 }
-# caddy_load is Caddy (re)loading its config: it takes the upstreams file,
-# and notes a violation for an upstream that is not a healthy app container.
-caddy_load() {
-  local u
-  for u in $(sed -n 's/^to //p' "$BLOG_ROOT/host/upstreams"); do
-    if [[ ! -d $apps/${u%:8080} || $(status "$apps/${u%:8080}") != running/healthy ]]; then
-      echo "caddy pointed at $u, which is not a healthy running app container" >>"$FAKE_DIR/violations"
-    fi
+# serving counts the healthy containers with the alias other than $1.
+serving() {
+  local c n=0
+  for c in "$apps"/*; do
+    [[ $c != "$1" && -f $c/live && $(status "$c") == running/healthy ]] && n=$((n + 1))
   done
-  cp "$BLOG_ROOT/host/upstreams" "$FAKE_DIR/caddy-upstreams"
+  echo "$n"
 }
 case $args in
   *" compose "*" pull "*) [[ -z ${FAKE_FAIL_PULL:-} ]] ;;
@@ -102,11 +98,21 @@ case $args in
     done ;;
   *" compose "*" up "*" proxy "*)
     [[ -z ${FAKE_FAIL_PROXY:-} ]] || { echo "proxy is unhealthy" >&2; exit 1; }
-    if [[ ! -f $FAKE_DIR/caddy-upstreams ]]; then caddy_load; fi ;;
+    [[ -f $FAKE_DIR/proxy-id ]] || echo "proxy$RANDOM" >"$FAKE_DIR/proxy-id" ;;
+  *" compose "*" ps -q proxy "*) cat "$FAKE_DIR/proxy-id" 2>/dev/null || true ;;
   *" compose "*" exec -T proxy caddy reload "*)
-    [[ -z ${FAKE_FAIL_RELOAD:-} ]] || { echo "Error: adapting config using caddyfile: unrecognized directive" >&2; exit 1; }
-    caddy_load ;;
+    [[ -z ${FAKE_FAIL_RELOAD:-} ]] || { echo "Error: adapting config using caddyfile: unrecognized directive" >&2; exit 1; } ;;
   *" compose "*) ;;
+  " network connect --alias blog-live blog_edge "*)
+    [[ -z ${FAKE_FAIL_CONNECT:-} ]] || { echo "Error response from daemon: network blog_edge not found" >&2; exit 1; }
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
+    [[ $(status "$c") == running/healthy ]] || echo "${c##*/} got the alias Caddy dials while not healthy" >>"$FAKE_DIR/violations"
+    touch "$c/live" ;;
+  " network disconnect blog_edge "*)
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
+    rm -f "$c/live" ;;
   " inspect "*)
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
@@ -116,8 +122,8 @@ case $args in
   " stop "* | " rm "*)
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
-    if [[ $(status "$c") == running/healthy ]] && grep -qx "to ${c##*/}:8080" "$FAKE_DIR/caddy-upstreams" 2>/dev/null; then
-      echo "docker $* while Caddy sends traffic to ${c##*/}" >>"$FAKE_DIR/violations"
+    if [[ -f $c/live && $(status "$c") == running/healthy && $(serving "$c") == 0 ]]; then
+      echo "docker $* while ${c##*/} is the only app Caddy can send traffic to" >>"$FAKE_DIR/violations"
     fi
     if [[ $1 == stop ]]; then touch "$c/stopped"; else
       [[ -f $c/stopped || $args == *" -f "* ]] || { echo "Error: cannot remove a running container" >&2; exit 1; }
@@ -349,9 +355,6 @@ func mustFail(t *testing.T, out string, ok bool, want string) {
 
 const (
 	registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/blog"
-	// upstreamsFile is what host/deploy writes for container blog-app-<n>;
-	// release/caddy_test.go writes the same form for real Caddy.
-	upstreamsFile = "# Written by host/deploy: the app container that gets the traffic.\nto blog-app-%d:8080\n"
 	// The calls of a cut-over, as fake docker logs them.
 	healthCall = "inspect -f {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}} "
 	reloadCall = "exec -T proxy caddy reload --config /etc/caddy/host/Caddyfile --adapter caddyfile"
@@ -378,46 +381,59 @@ func (h *host) apps() []string {
 	return out
 }
 
-// mustRun fails unless exactly these app containers exist, and Caddy (when
-// it runs) sends traffic to the running one.
+// mustRun fails unless exactly these app containers exist, and a running
+// one is the only one with the alias Caddy dials, and the proxy runs.
 func (h *host) mustRun(apps ...string) {
 	h.t.Helper()
 	if got := h.apps(); !slices.Equal(got, apps) {
 		h.t.Errorf("app containers %q, want %q", got, apps)
 	}
-	if len(apps) == 1 && !strings.Contains(apps[0], "stopped") {
-		var n int
-		fmt.Sscanf(apps[0], "blog-app-%d", &n)
-		h.mustProxyTo(n)
-	}
-}
-
-// mustProxyTo fails unless the upstreams file and Caddy's live config both
-// name blog-app-<n>.
-func (h *host) mustProxyTo(n int) {
-	h.t.Helper()
-	want := fmt.Sprintf(upstreamsFile, n)
-	if got := h.read("opt/blog/host/upstreams"); got != want {
-		h.t.Errorf("upstreams file = %q, want %q", got, want)
-	}
-	if got := h.read("../fake/caddy-upstreams"); got != want {
-		h.t.Errorf("Caddy runs with upstreams %q, want %q", got, want)
-	}
-}
-
-// A host last deployed by the script that recreated the app has one app
-// container and no upstreams file (Caddy used app:8080): the first deploy
-// with this script cuts over the same way and writes the file.
-func TestDeployOnAHostWithoutUpstreamsFile(t *testing.T) {
-	h := deployed(t)
-	for _, f := range []string{h.path("opt/blog/host/upstreams"), filepath.Join(h.fake, "caddy-upstreams")} {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
+	var live []string
+	entries, _ := os.ReadDir(filepath.Join(h.fake, "apps"))
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(h.fake, "apps", e.Name(), "live")); err == nil {
+			live = append(live, e.Name())
 		}
 	}
+	if len(apps) == 1 && !strings.Contains(apps[0], "stopped") {
+		if want := []string{strings.Fields(apps[0])[0]}; !slices.Equal(live, want) {
+			h.t.Errorf("containers with the alias Caddy dials: %q, want %q", live, want)
+		}
+		if _, err := os.Stat(filepath.Join(h.fake, "proxy-id")); err != nil {
+			h.t.Error("the proxy was never started")
+		}
+	}
+}
+
+// Caddy is reloaded only when the Caddyfile changed since the running proxy
+// loaded it: a reload can reset a connection (see host/Caddyfile). A proxy
+// compose (re)creates reads the file as it starts.
+func TestDeployReloadsCaddyOnlyForANewCaddyfile(t *testing.T) {
+	h := deployed(t)
+	reloads := func() int { return len(matching(h.calls(), reloadCall)) }
 	h.deployOK("v2")
-	inOrder(t, h.calls(), scaleCall(2), healthCall+"cid2 ", "proxy", "stop -t 30 cid1 ", "rm cid1 ")
-	h.mustRun("blog-app-2 v2")
+	if n := reloads(); n != 0 {
+		t.Errorf("a deploy with the same Caddyfile reloaded Caddy %d times", n)
+	}
+	h.write("opt/blog/host/Caddyfile", h.read("opt/blog/host/Caddyfile")+"# changed\n")
+	h.deployOK("v3")
+	if n := reloads(); n != 1 {
+		t.Errorf("a deploy with a new Caddyfile reloaded Caddy %d times, want once", n)
+	}
+	h.deployOK("v4")
+	if n := reloads(); n != 0 {
+		t.Errorf("the next deploy reloaded Caddy %d times, want none", n)
+	}
+	// A new proxy container (a new image) reads the new file as it starts.
+	h.write("opt/blog/host/Caddyfile", h.read("opt/blog/host/Caddyfile")+"# changed again\n")
+	if err := os.Remove(filepath.Join(h.fake, "proxy-id")); err != nil {
+		t.Fatal(err)
+	}
+	h.deployOK("v5")
+	if n := reloads(); n != 0 {
+		t.Errorf("a deploy that recreated the proxy reloaded it %d times", n)
+	}
+	h.mustRun("blog-app-5 v5")
 }
 
 // The drain time the deploy gives an old container is the app's
@@ -432,9 +448,9 @@ func TestDeployDrainTimeIsTheAppsGracePeriod(t *testing.T) {
 }
 
 // Failures the real-engine suite (release/engine) cannot provoke on a
-// healthy engine: compose cannot start a container, Caddy refuses the new
-// config. The old container keeps serving, it was never stopped and Caddy
-// never left it; the new one is removed.
+// healthy engine: compose cannot start a container, the network refuses the
+// alias, the proxy does not come up or refuses a new Caddyfile. The old
+// container keeps serving, it was never stopped; the new one is removed.
 func TestDeployCannotStartOrMoveTheProxy(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -442,10 +458,15 @@ func TestDeployCannotStartOrMoveTheProxy(t *testing.T) {
 		want string
 	}{
 		{"cannot start", []string{"FAKE_FAIL_UP_APP=1"}, "v2: cannot start a new app container on " + registry + ":v2; the running release (v1) keeps serving"},
-		{"proxy refuses", []string{"FAKE_FAIL_RELOAD=1"}, "v2: cannot move the proxy to blog-app-2 (proxy not healthy or caddy reload failed); the running release (v1) keeps serving"},
+		{"alias refused", []string{"FAKE_FAIL_CONNECT=1"}, "v2: cannot give blog-app-2 the network alias blog-live that the proxy sends traffic to; the running release (v1) keeps serving"},
+		{"proxy unhealthy", []string{"FAKE_FAIL_PROXY=1"}, "v2: the proxy did not start or become healthy, or its new Caddyfile was refused (see above); the running release (v1) keeps serving"},
+		{"Caddyfile refused", []string{"FAKE_FAIL_RELOAD=1", "FAKE_NEW_CADDYFILE=1"}, "v2: the proxy did not start or become healthy, or its new Caddyfile was refused (see above); the running release (v1) keeps serving"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := deployed(t)
+			if slices.Contains(tc.env, "FAKE_NEW_CADDYFILE=1") {
+				h.write("opt/blog/host/Caddyfile", h.read("opt/blog/host/Caddyfile")+"# changed\n")
+			}
 			start := time.Now()
 			out, ok := h.run("deploy", tc.env, "v2")
 			mustFail(t, out, ok, tc.want)
@@ -463,9 +484,9 @@ func TestDeployCannotStartOrMoveTheProxy(t *testing.T) {
 					t.Errorf("new container not removed: %v", m)
 				}
 			}
-			if tc.name != "proxy refuses" {
-				if m := matching(calls, reloadCall); len(m) != 0 {
-					t.Errorf("reloaded Caddy for an app that is not healthy: %v", m)
+			if tc.name == "cannot start" {
+				if m := matching(calls, "network connect"); len(m) != 0 {
+					t.Errorf("gave the alias to an app that never started: %v", m)
 				}
 			}
 			h.mustRun("blog-app-1 v1")

@@ -18,11 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,10 +65,10 @@ func caddyBinary(t testing.TB) string {
 }
 
 // caddyEnv is the proxy's environment: what compose sets, plus a private
-// admin port and storage so that tests never touch a real Caddy. The
-// upstreams (space separated) go into an upstreams file as host/deploy
-// writes it; with none there is no BLOG_UPSTREAMS_FILE.
-func caddyEnv(t testing.TB, site, upstreams, acme string) []string {
+// admin port and storage so that tests never touch a real Caddy. A test's
+// upstream (a blog on 127.0.0.1) replaces the alias production dials; with
+// none, Caddy dials the alias as in production.
+func caddyEnv(t testing.TB, site, upstream, acme string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	env := []string{
@@ -83,30 +79,10 @@ func caddyEnv(t testing.TB, site, upstreams, acme string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 	}
-	if upstreams != "" {
-		file := filepath.Join(dir, "upstreams")
-		writeUpstreams(t, file, strings.Fields(upstreams)...)
-		env = append(env, "BLOG_UPSTREAMS_FILE="+file)
+	if upstream != "" {
+		env = append(env, "BLOG_UPSTREAM="+upstream)
 	}
 	return env
-}
-
-// writeUpstreams writes the file the Caddyfile imports, in the form and the
-// way host/deploy writes it: a comment, a `to host:port` line, by rename.
-func writeUpstreams(t testing.TB, file string, upstreams ...string) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("# Written by host/deploy: the app container that gets the traffic.\n")
-	for _, u := range upstreams {
-		b.WriteString("to " + u + "\n")
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func runCaddy(t testing.TB, bin string, env []string, args ...string) (string, error) {
@@ -120,24 +96,23 @@ func runCaddy(t testing.TB, bin string, env []string, args ...string) (string, e
 func TestCaddyfileValidates(t *testing.T) {
 	bin := caddyBinary(t)
 	tests := []struct {
-		name      string
-		site      string
-		upstreams string
-		acme      string
-		valid     bool
+		name     string
+		site     string
+		upstream string
+		acme     string
+		valid    bool
 	}{
-		{"production", "blog.example.com", "app:8080", "email ops@example.com", true},
-		{"production without ACME email", "blog.example.com", "app:8080", "", true},
-		{"two upstreams", "pr-12.blog.example.com", "blog-app-1:8080 blog-app-2:8080", "", true},
-		// host/deploy writes the file before the proxy first starts.
-		{"no upstreams file", "blog.example.com", "", "", false},
+		{"production", "blog.example.com", "", "email ops@example.com", true},
+		{"production without ACME email", "blog.example.com", "", "", true},
+		{"preview", "pr-12.blog.example.com", "", "", true},
 		{"local test", "http://127.0.0.1:8443", "127.0.0.1:8080", "", true},
-		{"no site address", "", "app:8080", "", false},
-		{"broken ACME option", "blog.example.com", "app:8080", "email", false},
+		{"no site address", "", "", "", false},
+		{"broken ACME option", "blog.example.com", "", "email", false},
+		{"broken upstream", "blog.example.com", "blog-live:none", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runCaddy(t, bin, caddyEnv(t, tt.site, tt.upstreams, tt.acme),
+			out, err := runCaddy(t, bin, caddyEnv(t, tt.site, tt.upstream, tt.acme),
 				"validate", "--config", caddyfile, "--adapter", "caddyfile")
 			if tt.valid && err != nil {
 				t.Errorf("caddy validate: %s\n%s", errExit(err), out)
@@ -200,7 +175,7 @@ func path(v any, keys ...string) any {
 
 func TestCaddyfileProductionConfig(t *testing.T) {
 	bin := caddyBinary(t)
-	cfg := adapt(t, bin, caddyEnv(t, "blog.example.com", "app:8080", "email ops@example.com"))
+	cfg := adapt(t, bin, caddyEnv(t, "blog.example.com", "", "email ops@example.com"))
 	raw, _ := json.Marshal(cfg)
 
 	servers, _ := path(cfg, "apps", "http", "servers").(map[string]any)
@@ -251,23 +226,30 @@ func TestCaddyfileProductionConfig(t *testing.T) {
 		t.Fatalf("want one reverse_proxy, have %d", len(proxies))
 	}
 	rp := proxies[0]
-	if got := fmt.Sprint(path(rp, "upstreams")); got != "[map[dial:app:8080]]" {
-		t.Errorf("upstreams = %s, want app:8080 from the upstreams file", got)
+	// The alias host/deploy gives the healthy app; Docker's DNS answers
+	// with every container that has it.
+	if got := fmt.Sprint(path(rp, "upstreams")); got != "[map[dial:blog-live:8080]]" {
+		t.Errorf("upstreams = %s, want blog-live:8080, the alias host/deploy gives", got)
 	}
-	if uri := path(rp, "health_checks", "active", "uri"); uri != "/readyz" {
-		t.Errorf("active health check uri = %v, want /readyz", uri)
+	// An active check on the one upstream name would reach the draining
+	// old app as often as the new one and, on its 503, take the whole site
+	// out of the pool; health is host/deploy's decision, before the alias.
+	if hc := path(rp, "health_checks"); hc != nil {
+		t.Errorf("health_checks = %v, want none", hc)
 	}
-
-	// Traffic must leave a draining app before it stops serving: the check
-	// interval plus its timeout fit in the app's BLOG_SHUTDOWN_DELAY.
-	interval, _ := path(rp, "health_checks", "active", "interval").(float64)
-	timeout, _ := path(rp, "health_checks", "active", "timeout").(float64)
+	// No request is sent on a connection the draining app is about to
+	// close: Caddy drops idle connections before the app's drain ends (the
+	// app closes every connection it answers while draining).
+	idle, _ := path(rp, "transport", "keep_alive", "idle_timeout").(float64)
 	delay, err := time.ParseDuration(env(service(t, mustLoadCompose(t, prodEnv()), "app"), "BLOG_SHUTDOWN_DELAY"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Duration(interval + timeout); interval == 0 || d >= delay {
-		t.Errorf("health check interval + timeout = %s, want under the app's shutdown delay %s", d, delay)
+	if d := time.Duration(idle); idle == 0 || d >= delay/2 {
+		t.Errorf("idle connections to the app are kept %s, want under half the app's shutdown delay %s", d, delay)
+	}
+	if try, _ := path(rp, "load_balancing", "try_duration").(float64); try == 0 {
+		t.Error("no try_duration: a request fails at once while no app has the alias, instead of waiting for one")
 	}
 }
 
@@ -277,10 +259,10 @@ type caddyServer struct {
 	url string
 }
 
-func startCaddy(t testing.TB, upstreams ...string) *caddyServer {
+func startCaddy(t testing.TB, upstream string) *caddyServer {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	return startCaddyWith(t, url, caddyEnv(t, url, strings.Join(upstreams, " "), ""))
+	return startCaddyWith(t, url, caddyEnv(t, url, upstream, ""))
 }
 
 // startCaddyWith runs Caddy on the Caddyfile for site address url with env,
@@ -431,205 +413,6 @@ func decode(t testing.TB, resp *http.Response) []byte {
 		t.Fatalf("reading a %s body: %v", resp.Header.Get("Content-Encoding"), err)
 	}
 	return b
-}
-
-// TestCaddyCutOver runs what host/deploy relies on: two blogs behind Caddy,
-// one of them stopped with SIGTERM while requests keep coming. The stopping
-// blog reports 503 on /readyz for BLOG_SHUTDOWN_DELAY, Caddy's health check
-// takes it out of the pool, and no request fails.
-func TestCaddyCutOver(t *testing.T) {
-	caddyBinary(t)
-	old := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
-	next := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
-	caddy := startCaddy(t, old.addr, next.addr)
-
-	l := startLoad(t, caddy.url+"/")
-
-	time.Sleep(500 * time.Millisecond)
-	if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-old.done:
-	case <-time.After(25 * time.Second):
-		t.Fatal("the old blog did not exit within 25s of SIGTERM")
-	}
-	time.Sleep(time.Second) // requests after the old one is gone
-	l.check(t, "while one blog drained")
-}
-
-// load is four clients sending GET requests through Caddy until checked.
-type load struct {
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	failures []string
-	total    atomic.Int64
-}
-
-func startLoad(t testing.TB, url string) *load {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	l := &load{stop: make(chan struct{})}
-	fail := func(s string) {
-		l.mu.Lock()
-		l.failures = append(l.failures, s)
-		l.mu.Unlock()
-	}
-	for range 4 {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for {
-				select {
-				case <-l.stop:
-					return
-				case <-ctx.Done():
-					return
-				default:
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-				resp, err := plainClient.Do(req)
-				l.total.Add(1)
-				if err != nil {
-					fail(err.Error())
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					fail(resp.Status)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	return l
-}
-
-// check stops the clients and fails the test if any request failed, or if
-// too few were sent to prove anything.
-func (l *load) check(t testing.TB, during string) {
-	t.Helper()
-	close(l.stop)
-	l.wg.Wait()
-	n := l.total.Load()
-	t.Logf("%d requests %s, %d failed", n, during, len(l.failures))
-	if n < 50 {
-		t.Errorf("only %d requests were sent; the test proves little", n)
-	}
-	if len(l.failures) > 0 {
-		t.Errorf("%d of %d requests failed %s, first: %v", len(l.failures), n, during, l.failures[:min(len(l.failures), 5)])
-	}
-}
-
-// TestCaddySwitchesUpstreamsLikeDeploy runs host/deploy's cut-over with
-// real processes: Caddy on the real Caddyfile sends traffic to the old blog
-// named in its upstreams file; a new blog starts beside it; the file is
-// rewritten to name only the new one and `caddy reload` runs with the
-// proxy's environment (what host/deploy runs in the proxy container); then
-// the old blog gets SIGTERM (docker stop) and drains. Requests keep coming
-// all along and none fails; from the reload on, the old blog gets none.
-func TestCaddySwitchesUpstreamsLikeDeploy(t *testing.T) {
-	bin := caddyBinary(t)
-
-	// host/deploy runs the same reload command that the proxy's own
-	// command line runs Caddy with.
-	cmd := service(t, mustLoadCompose(t, prodEnv()), "proxy").Command
-	reload := "caddy reload " + strings.Join(cmd[2:], " ")
-	if !slices.Equal(cmd[:2], []string{"caddy", "run"}) || !bytes.Contains(readRoot(t, "host/deploy"), []byte("exec -T proxy "+reload+"\n")) {
-		t.Fatalf("host/deploy does not run %q in the proxy (its command is %q)", reload, cmd)
-	}
-
-	old := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
-	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	env := caddyEnv(t, url, old.addr, "")
-	var upstreams string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "BLOG_UPSTREAMS_FILE="); ok {
-			upstreams = v
-		}
-	}
-	caddy := startCaddyWith(t, url, env)
-	l := startLoad(t, caddy.url+"/")
-
-	next := startBlog(t, "BLOG_SHUTDOWN_DELAY=3s")
-	marker(t, caddy.url, "/tags/before-switch")
-	if n := requestsFor(old, "/tags/before-switch"); n != 10 {
-		t.Errorf("before the switch the old blog served %d of 10 marked requests, want all", n)
-	}
-	if n := requestsFor(next, "/tags/before-switch"); n != 0 {
-		t.Errorf("before the switch the new blog served %d marked requests, want none", n)
-	}
-
-	writeUpstreams(t, upstreams, next.addr)
-	if out, err := runCaddy(t, bin, env, "reload", "--config", caddyfile, "--adapter", "caddyfile"); err != nil {
-		t.Fatalf("caddy reload: %s\n%s", errExit(err), out)
-	}
-	marker(t, caddy.url, "/tags/after-switch")
-	if n := requestsFor(old, "/tags/after-switch"); n != 0 {
-		t.Errorf("after the reload the old blog served %d marked requests, want none", n)
-	}
-	if n := requestsFor(next, "/tags/after-switch"); n != 10 {
-		t.Errorf("after the reload the new blog served %d of 10 marked requests, want all", n)
-	}
-
-	if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-old.done:
-	case <-time.After(25 * time.Second):
-		t.Fatal("the old blog did not exit within 25s of SIGTERM")
-	}
-	time.Sleep(time.Second)
-	l.check(t, "while traffic moved to the new blog and the old one drained")
-}
-
-// marker sends ten GET requests for path through Caddy, one after another.
-func marker(t testing.TB, base, path string) {
-	t.Helper()
-	for range 10 {
-		resp, err := plainClient.Get(base + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-}
-
-// requestsFor counts the blog's request log lines for path. The blog logs
-// a request after its response is sent, so the count is read again until it
-// stays the same for 300ms (at most 3s).
-func requestsFor(b *blogServer, path string) int {
-	n := countRequests(b, path)
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(300 * time.Millisecond)
-		m := countRequests(b, path)
-		if m == n {
-			break
-		}
-		n = m
-	}
-	return n
-}
-
-func countRequests(b *blogServer, path string) int {
-	n := 0
-	sc := bufio.NewScanner(strings.NewReader(b.out.String()))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Msg  string `json:"msg"`
-			Path string `json:"path"`
-		}
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "request" && l.Path == path {
-			n++
-		}
-	}
-	return n
 }
 
 // TestCaddyAutomaticHTTPS runs the production config (adapted from the

@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"os"
@@ -380,30 +379,6 @@ func TestComposeVolumes(t *testing.T) {
 		t.Errorf("proxy runs %s, which no volume provides", config)
 	}
 
-	// The upstreams file the Caddyfile imports is host/upstreams on the
-	// host, in the same mount: host/deploy writes it there and a rename is
-	// seen because the folder, not the file, is mounted. It is never in the
-	// repository, or every deploy's payload would overwrite it.
-	upstreams := env(service(t, p, "proxy"), "BLOG_UPSTREAMS_FILE")
-	found = false
-	for target, v := range proxy {
-		if rel, err := filepath.Rel(target, upstreams); err == nil && !strings.HasPrefix(rel, "..") {
-			found = true
-			if got, want := filepath.Join(v.Source, rel), rootPath("host", "upstreams"); got != want {
-				t.Errorf("proxy reads its upstreams from the host's %s, want %s (what host/deploy writes)", got, want)
-			}
-		}
-	}
-	if !found {
-		t.Errorf("proxy reads its upstreams from %s, which no volume provides", upstreams)
-	}
-	if !bytes.Contains(readRoot(t, "host/deploy"), []byte("upstreams_file=$BLOG_ROOT/host/upstreams\n")) {
-		t.Error("host/deploy does not write $BLOG_ROOT/host/upstreams")
-	}
-	if _, err := os.Stat(rootPath("host", "upstreams")); err == nil {
-		t.Error("host/upstreams is committed; it is written on the host by host/deploy only")
-	}
-
 	// The app keeps nothing on disk: its one mount is the folder of its
 	// media credentials, read-only (host/media-credentials writes it).
 	for _, name := range []string{"app", "migrate"} {
@@ -493,8 +468,8 @@ func TestComposeAppEnvironment(t *testing.T) {
 			if got := env(proxy, "BLOG_ACME_EMAIL_OPTION"); got != tt.wantEmail {
 				t.Errorf("proxy BLOG_ACME_EMAIL_OPTION = %q, want %q", got, tt.wantEmail)
 			}
-			if got := env(proxy, "BLOG_UPSTREAMS_FILE"); got != "/etc/caddy/host/upstreams" {
-				t.Errorf("proxy BLOG_UPSTREAMS_FILE = %q, want /etc/caddy/host/upstreams (host/deploy writes it)", got)
+			if got := env(proxy, "BLOG_UPSTREAM"); got != "" {
+				t.Errorf("proxy BLOG_UPSTREAM = %q, want it unset: production dials the Caddyfile's default, the alias host/deploy gives", got)
 			}
 		})
 	}
@@ -526,6 +501,26 @@ func TestComposeNetworks(t *testing.T) {
 	}
 	if !p.Networks["backend"].Internal {
 		t.Error("the backend network must be internal (no route out)")
+	}
+
+	// Traffic reaches an app container only once host/deploy gives it the
+	// alias the Caddyfile dials, on the edge network compose creates: no
+	// container may have it from compose, or it would get readers before
+	// it is healthy.
+	if edge := service(t, p, "app").Networks["edge"]; edge != nil && len(edge.Aliases) > 0 {
+		t.Errorf("app's edge aliases = %v, want none (host/deploy adds the live alias)", edge.Aliases)
+	}
+	deploy := string(readRoot(t, "host/deploy"))
+	alias := regexp.MustCompile(`(?m)^live_alias=(\S+)$`).FindStringSubmatch(deploy)
+	network := regexp.MustCompile(`(?m)^edge_network=(\S+)$`).FindStringSubmatch(deploy)
+	upstream := regexp.MustCompile(`reverse_proxy \{\$BLOG_UPSTREAM:([^:}]+):8080\}`).FindStringSubmatch(string(readRoot(t, "host/Caddyfile")))
+	switch {
+	case alias == nil || network == nil || upstream == nil:
+		t.Errorf("host/deploy's live_alias (%v) or edge_network (%v), or the Caddyfile's default upstream (%v), not found", alias, network, upstream)
+	case alias[1] != upstream[1]:
+		t.Errorf("host/deploy gives the alias %s, the Caddyfile dials %s", alias[1], upstream[1])
+	case network[1] != p.Name+"_edge":
+		t.Errorf("host/deploy attaches to %s, compose names the edge network %s_edge", network[1], p.Name)
 	}
 
 	// The app believes X-Forwarded-For only from Caddy's network.

@@ -126,7 +126,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 // localhost, verified against Caddy's root on the data volume.
 func (h *testHost) certOf() string {
 	h.t.Helper()
-	resp, err := h.client(false).Get("https://" + testDomain + "/healthz")
+	resp, err := h.client(false, false).Get("https://" + testDomain + "/healthz")
 	if err != nil {
 		h.t.Fatalf("HTTPS with Caddy's internal CA: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestHTTPSWithInternalCA(t *testing.T) {
 		t.Errorf("a new proxy container serves another certificate (%s, was %s): it was not kept on the data volume", again, first)
 	}
 	// TLS 1.2 at least; HTTP/3's UDP port is published beside TCP 443.
-	resp, err := h.client(false).Get("https://" + testDomain + "/")
+	resp, err := h.client(false, false).Get("https://" + testDomain + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

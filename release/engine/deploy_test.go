@@ -11,7 +11,7 @@ import (
 // get fetches path through the proxy over HTTPS and returns status and body.
 func (h *testHost) get(path string) (int, string) {
 	h.t.Helper()
-	resp, err := h.client(false).Get("https://" + testDomain + path)
+	resp, err := h.client(false, false).Get("https://" + testDomain + path)
 	if err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
 	}

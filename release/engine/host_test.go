@@ -299,30 +299,42 @@ func (h *testHost) containers() []string {
 }
 
 // mustServe fails unless exactly one app container runs, on tag, named
-// app, beside the database and the proxy, and the upstreams file names it:
-// nothing left behind.
+// app, beside the database and the proxy, and it alone carries the alias
+// Caddy dials: nothing left behind.
 func (h *testHost) mustServe(app, tag string) {
 	h.t.Helper()
 	want := []string{app + " " + tag + " running", "blog-db-1 - running", "blog-proxy-1 - running"}
 	if got := h.containers(); !slices.Equal(got, want) {
 		h.t.Errorf("containers %q, want %q", got, want)
 	}
-	upstreams := h.read("opt/blog/host/upstreams")
-	if !strings.Contains(upstreams, "\nto "+app+":8080\n") || strings.Count(upstreams, "\nto ") != 1 {
-		h.t.Errorf("upstreams file names other than %s:\n%s", app, upstreams)
+	out, err := docker("network", "inspect", "-f", `{{range .Containers}}{{.Name}} {{end}}`, "blog_edge")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var live []string
+	for _, name := range strings.Fields(out) {
+		aliases, err := docker("inspect", "-f", `{{json (index .NetworkSettings.Networks "blog_edge").Aliases}}`, name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if strings.Contains(aliases, `"blog-live"`) {
+			live = append(live, name)
+		}
+	}
+	if !slices.Equal(live, []string{app}) {
+		h.t.Errorf("containers with the alias Caddy dials: %q, want %q", live, []string{app})
 	}
 	if got := strings.TrimSpace(h.read("var/lib/blog/last-good-tag")); got != tag {
 		h.t.Errorf("last good tag %q, want %q", got, tag)
 	}
 }
 
-// client sends requests to the proxy's HTTPS port as a reader's browser
-// would to https://localhost, trusting Caddy's internal CA, whose root
-// certificate is on the data volume.
-// client is a reader of the site: with keepAlive it keeps its connections
-// and speaks HTTP/2, as browsers do over TLS; without, it speaks HTTP/1.1
-// and opens a new connection for every request.
-func (h *testHost) client(keepAlive bool) *http.Client {
+// client is a reader of the site: it sends requests to the proxy's HTTPS
+// port as a browser would to https://<testDomain>, trusting Caddy's
+// internal CA, whose root certificate is on the data volume. With keepAlive
+// it keeps its connections, without it opens one for every request; with
+// h2 it speaks HTTP/2, as browsers do over TLS, else HTTP/1.1.
+func (h *testHost) client(keepAlive, h2 bool) *http.Client {
 	h.t.Helper()
 	pem, err := os.ReadFile(h.path("srv/blog/caddy/data/caddy/pki/authorities/local/root.crt"))
 	if err != nil {
@@ -339,7 +351,7 @@ func (h *testHost) client(keepAlive bool) *http.Client {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
 		DisableKeepAlives:   !keepAlive,
-		ForceAttemptHTTP2:   keepAlive,
+		ForceAttemptHTTP2:   h2,
 		MaxIdleConnsPerHost: 8,
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -101,11 +101,19 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, op
 	return s
 }
 
-// ServeHTTP serves the blog.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP serves the blog. While draining, every response closes its
+// connection: a proxy then holds no idle connection to this instance that
+// the shutdown could close under a request it is just sending.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	s.handler.ServeHTTP(w, r)
+}
 
-// Drain makes /readyz answer 503 so that a load balancer or proxy stops
-// sending new traffic before the server shuts down.
+// Drain makes /readyz answer 503 and every response close its connection,
+// so that a load balancer or proxy stops sending new traffic and holds no
+// idle connection to this instance by the time the server shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // site is the view model every page shares.

@@ -537,9 +537,9 @@ func TestSitemapAndRobots(t *testing.T) {
 
 func TestHealthAndDrain(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
-		for _, path := range []string{"/healthz", "/readyz"} {
-			if resp, _ := f.get(path); resp.StatusCode != 200 {
-				t.Errorf("%s: %d", path, resp.StatusCode)
+		for _, path := range []string{"/healthz", "/readyz", "/"} {
+			if resp, _ := f.get(path); resp.StatusCode != 200 || resp.Close {
+				t.Errorf("%s: %d, closes the connection: %v", path, resp.StatusCode, resp.Close)
 			}
 		}
 		f.web.Drain()
@@ -549,8 +549,10 @@ func TestHealthAndDrain(t *testing.T) {
 		if resp, _ := f.get("/healthz"); resp.StatusCode != 200 {
 			t.Errorf("healthz while draining: %d, want 200", resp.StatusCode)
 		}
-		if resp, _ := f.get("/"); resp.StatusCode != 200 {
-			t.Errorf("pages while draining: %d, want 200 (still serving)", resp.StatusCode)
+		// Still serving, but no connection is kept for a next request: the
+		// proxy must not hold one the shutdown closes.
+		if resp, _ := f.get("/"); resp.StatusCode != 200 || !resp.Close {
+			t.Errorf("pages while draining: %d, closes the connection: %v; want 200 and Connection: close", resp.StatusCode, resp.Close)
 		}
 		f.store.Close()
 		if resp, _ := f.get("/"); resp.StatusCode != 500 {
