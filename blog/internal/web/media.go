@@ -132,6 +132,11 @@ func (s *Server) handleUpload() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The name is only a reminder for the author: one that cannot be
+		// stored or shown as it is becomes a plain one.
+		if _, ok := badRune(f.Filename, false); !ok || f.Filename == "" || utf8.RuneCountInString(f.Filename) > 200 {
+			f.Filename = "upload"
+		}
 		switch n := utf8.RuneCountInString(f.Alt); {
 		case f.Errors["file"] != "":
 		case n == 0:
@@ -183,9 +188,6 @@ func (s *Server) receive(r *http.Request, f *views.UploadForm) (store.Media, err
 	}
 	defer file.Close()
 	f.Filename = path.Base(strings.ReplaceAll(header.Filename, `\`, "/"))
-	if bad, ok := badRune(f.Filename, false); !ok || utf8.RuneCountInString(f.Filename) > 200 {
-		f.Filename = "upload (" + bad + " in its name)"
-	}
 	p, err := media.Process(file)
 	var refused *media.Error
 	if errors.As(err, &refused) {

@@ -97,7 +97,7 @@ func uploadToPost(t *testing.T, f *fixture) {
 	if doc.Find("[data-testid=alt-error]").Length() != 1 || doc.Find("[data-testid=upload-kept]").Length() != 1 || pending == "" {
 		t.Fatalf("the 422 neither asks for alt text nor keeps the upload:\n%.600s", body)
 	}
-	resp, _ = f.upload(c, nil, map[string]string{"alt": "Red and blue [flags]", "pending": pending, "filename": "holiday photo.jpg"})
+	resp, _ = f.upload(c, nil, map[string]string{"alt": "Red and blue [flags]", "pending": pending, "filename": "holiday\x00photo.jpg"})
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/admin/media?uploaded=") {
 		t.Fatalf("upload with alt: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -110,6 +110,10 @@ func uploadToPost(t *testing.T, f *fixture) {
 	}
 	if got := texts(doc, "[data-testid=media-uses]"); len(got) != 1 || got[0] != "Not used in any post" {
 		t.Errorf("usage %q", got)
+	}
+	// A file name that cannot be stored as sent (a NUL) is replaced.
+	if got := doc.Find("[data-testid=media-item] .admin-meta").First().Text(); !strings.HasPrefix(got, "upload ·") {
+		t.Errorf("file name shown as %q", got)
 	}
 
 	// Served: immutable, typed, without a trace of the EXIF.
