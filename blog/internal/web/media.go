@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blogstack/blogstack/blog/internal/media"
@@ -24,6 +25,9 @@ func WithMedia(b *media.Bucket) Option { return func(s *Server) { s.media = b } 
 
 // uploadBody bounds an upload request: the largest file plus its form.
 const uploadBody = media.MaxBytes + 64<<10
+
+// uploadTime is how long an upload may take to arrive: 20 MB at 1.5 Mbit/s.
+const uploadTime = 2 * time.Minute
 
 // maxAlt is the longest alt text, about two sentences.
 const maxAlt = 300
@@ -110,6 +114,9 @@ func (s *Server) handleUpload() http.Handler {
 		if s.mediaUnavailable(w, r) {
 			return
 		}
+		// The server's read timeout suits forms; 20 MB over a slow
+		// uplink needs longer.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {

@@ -34,6 +34,22 @@
 		b.dispatchEvent(new Event("input", { bubbles: true })); // refreshes the preview
 	});
 
+	// An answer htmx does not swap (a file over the size limit is a 413)
+	// still says what happened, in the form.
+	document.addEventListener("htmx:responseError", function (e) {
+		var form = e.target.closest && e.target.closest("form.upload");
+		if (!form) return;
+		var msg = form.querySelector("p.upload-failed") || document.createElement("p");
+		msg.className = "error upload-failed";
+		msg.setAttribute("role", "alert");
+		msg.textContent = e.detail.xhr.status === 413 ?
+			"The file is larger than 20 MB. Export it smaller and upload it again." :
+			"The upload failed (" + e.detail.xhr.status + "). Try again in a moment.";
+		form.querySelector("button[type=submit]").before(msg);
+		var bar = form.querySelector("progress");
+		if (bar) bar.hidden = true;
+	});
+
 	document.addEventListener("dragover", function (e) {
 		if (e.target.id === "body" && e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0) e.preventDefault();
 	});
