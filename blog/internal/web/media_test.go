@@ -218,6 +218,10 @@ func TestUploadRefusals(t *testing.T) {
 		}
 	}
 
+	if resp, _ := f.upload(c, make([]byte, media.MaxBytes+100<<10), map[string]string{"alt": "big"}); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("an upload over the limit: %d, want 413", resp.StatusCode)
+	}
+
 	resp, body := f.upload(c, mediatest.PolyglotGIF(t), map[string]string{"alt": "A blank square", "in_editor": "1"}, "HX-Request", "true")
 	if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") {
 		t.Fatalf("htmx upload: %d, want the fragment\n%.300s", resp.StatusCode, body)
