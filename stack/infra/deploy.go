@@ -3,6 +3,7 @@ package infra
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -91,7 +92,9 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 		s := settings
 		s.Registry, s.BackupBucket = v[0].(string), v[1].(string)
 		s.MediaURL = MediaURL(v[2].(string), cfg.Region)
-		return DeployDocument(append(files, SettingsFile(s)), cfg.DeployTimeoutSecs)
+		// A copy: the hash below appends to files too, concurrently (this
+		// runs once the outputs resolve), and must not share the slot.
+		return DeployDocument(append(slices.Clip(files), SettingsFile(s)), cfg.DeployTimeoutSecs)
 	}).(pulumi.StringOutput)
 	doc, err := ssm.NewDocument(ctx, name+"-document", &ssm.DocumentArgs{
 		Name:           pulumi.String(DocumentName(cfg.Prefix)),
@@ -118,7 +121,7 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	// association too).
 	named := settings
 	named.Registry = args.RegistryKey
-	hash := PayloadHash(append(files, SettingsFile(named)))
+	hash := PayloadHash(append(slices.Clip(files), SettingsFile(named)))
 	assocName := AssociationName(cfg.Prefix, args.Release, hash)
 	assoc, err := ssm.NewAssociation(ctx, assocName, &ssm.AssociationArgs{
 		AssociationName: pulumi.String(assocName),
