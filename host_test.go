@@ -145,6 +145,10 @@ echo "aws $*" >>"$FAKE_DIR/calls.log"
 case " $* " in
   *"/db-password "*) echo Pw0123456789abcdefXYZ ;;
   *"/secret-key "*) echo sk-0123456789 ;;
+  *" configure export-credentials --format process "*)
+    n=$(($(cat "$FAKE_DIR/credentials-served" 2>/dev/null || echo 0) + 1))
+    echo "$n" >"$FAKE_DIR/credentials-served"
+    printf '{"Version": 1, "AccessKeyId": "ASIAHOST%d", "SecretAccessKey": "x", "SessionToken": "y", "Expiration": "2026-01-01T06:00:00+00:00"}\n' "$n" ;;
   *" s3 cp "*)
     src=${*: -2:1} dst=${*: -1}
     if [[ $dst == s3://* ]]; then
@@ -243,6 +247,7 @@ func newHost(t *testing.T) *host {
 		"BLOG_LOCK_WAIT=1",
 		"BLOG_BACKUP_LOCK_WAIT=1",
 		"BLOG_HEALTH_TIMEOUT=2",
+		fmt.Sprintf("BLOG_APP_GID=%d", os.Getgid()),
 	)
 	return h
 }
@@ -946,5 +951,66 @@ func TestBackupUnits(t *testing.T) {
 		if err != nil {
 			t.Errorf("systemd-analyze calendar: %v\n%s", err, out)
 		}
+	}
+}
+
+// media-credentials writes the host role's credentials for the app,
+// readable by its group only, replacing the file whole; when the role
+// cannot be read it fails and the app keeps the credentials it has.
+func TestMediaCredentials(t *testing.T) {
+	h := newHost(t)
+	h.readyForDeploy()
+	for want := 1; want <= 2; want++ {
+		if out, ok := h.run("media-credentials", nil); !ok {
+			t.Fatalf("media-credentials: %s", out)
+		}
+		got := h.read("etc/blog/aws/credentials.json")
+		if !strings.Contains(got, fmt.Sprintf(`"AccessKeyId": "ASIAHOST%d"`, want)) {
+			t.Errorf("run %d wrote %s", want, got)
+		}
+	}
+	st, err := os.Stat(h.path("etc/blog/aws/credentials.json"))
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("credentials mode %v (%v), want 0640", st.Mode(), err)
+	}
+	if out, ok := h.run("media-credentials", []string{"FAKE_FAIL_AWS=1"}); ok || !strings.Contains(out, "keeps the ones it has") {
+		t.Errorf("aws failed, yet media-credentials: ok=%v %s", ok, out)
+	}
+	if got := h.read("etc/blog/aws/credentials.json"); !strings.Contains(got, "ASIAHOST2") {
+		t.Errorf("a failed refresh replaced the credentials: %s", got)
+	}
+	entries, _ := os.ReadDir(h.path("etc/blog/aws"))
+	if len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// With the media in S3, a deploy hands the app its credentials before the
+// app starts and installs the timer that refreshes them; without, neither.
+func TestDeployHandsTheAppMediaCredentials(t *testing.T) {
+	h := newHost(t)
+	h.readyForDeploy()
+	h.deployOK("v1")
+	if calls := h.calls(); len(matching(calls, "export-credentials")) != 0 || len(matching(calls, "blog-media-credentials")) != 0 {
+		t.Errorf("media on disk, yet the deploy handled credentials: %v", calls)
+	}
+	if st, err := os.Stat(h.path("etc/blog/aws")); err != nil || !st.IsDir() {
+		t.Errorf("the folder compose mounts is missing: %v", err)
+	}
+
+	h = newHost(t)
+	h.readyForDeploy()
+	h.write("etc/blog/stack.env", h.read("etc/blog/stack.env")+"BLOG_MEDIA_URL='s3://blog-prod-media-files-a1b2c3d?prefix=media/&region=eu-west-1'\n")
+	h.deployOK("v1")
+	calls := h.calls()
+	inOrder(t, calls, "systemctl enable --now blog-media-credentials.timer", "aws configure export-credentials", "--scale app=")
+	for _, unit := range []string{"blog-media-credentials.service", "blog-media-credentials.timer"} {
+		want, _ := os.ReadFile(filepath.Join("host", unit))
+		if got := h.read("etc/systemd/system/" + unit); got != string(want) {
+			t.Errorf("installed %s differs from host/%s", unit, unit)
+		}
+	}
+	if !strings.Contains(h.read("etc/blog/aws/credentials.json"), "ASIAHOST1") {
+		t.Error("no credentials for the app")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/auth"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/seed"
 	"github.com/blogstack/blogstack/blog/internal/store"
@@ -153,8 +154,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
+	bucket, err := media.OpenBucket(cfg.MediaURL, cfg.AWSCredentialsFile)
+	if err != nil {
+		return err
+	}
 	m := metrics.New(metrics.Build{Version: version, Commit: commit}, st.DB())
-	srv := web.NewServer(cfg, st, log, assets, m)
+	srv := web.NewServer(cfg, st, log, assets, m, web.WithMedia(bucket))
 	hs := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv,

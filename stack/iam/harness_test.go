@@ -102,6 +102,7 @@ func hostPolicies() map[string]infra.PolicyDocument {
 			ParameterPrefix: "/blog/" + stack, DocumentName: infra.DocumentName(prefix),
 			BucketArn:      "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
 			LogGroupPrefix: prefix, MetricsNamespace: infra.MetricsNamespace(stack),
+			MediaBucketArn: "arn:aws:s3:::" + prefix + "-media-files-1a2b3c4",
 		})
 	}
 	return out

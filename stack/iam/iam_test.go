@@ -381,6 +381,7 @@ func requestTagged(stack string, extra map[string]any) map[string]any {
 
 const (
 	prodBackups  = "blog-prod-data-backups-1a2b3c4"
+	prodMedia    = "blog-prod-media-files-1a2b3c4"
 	prodInstance = "instance/i-0aaaaaaaaaaaaaaaa"
 	prInstance   = "instance/i-0bbbbbbbbbbbbbbbb"
 	stateKey     = "acme-blogstack-state/.pulumi/"
@@ -507,6 +508,13 @@ type hostCase struct {
 var hostCases = []hostCase{
 	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod"},
 	{sim{"prod's host writes a backup", true, "s3:PutObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "host-prod"},
+	{sim{"prod's host stores a picture", true, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host serves a picture", true, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host deletes a picture", true, "s3:DeleteObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host deletes a picture's old version", false, "s3:DeleteObjectVersion", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host changes the media bucket's policy", false, "s3:PutBucketPolicy", arn("s3", prodMedia), nil}, "prod", "host-prod"},
+	{sim{"prod's host allowed anything deletes a backup as media", false, "s3:DeleteObject", arn("s3", prodBackups+"/media/x"), nil}, "prod", "anything"},
+	{sim{"a pr host allowed anything reads prod's media", false, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "pr-12", "anything"},
 	{sim{"prod's host pulls a release", true, "ecr:BatchGetImage", arn("ecr", "repository/blog"), nil}, "prod", "host-prod"},
 	{sim{"a pr host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/pr-12/db-password"), nil}, "pr-12", "host-pr-12"},
 	{sim{"a pr host allowed anything reads prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "pr-12", "anything"},

@@ -48,7 +48,9 @@ type StackSettings struct {
 	// LogGroupPrefix and MetricsNamespace are where the host's containers,
 	// scripts and CloudWatch agent send logs and metrics (monitoring.go).
 	LogGroupPrefix, MetricsNamespace string
-	Preview                          bool
+	// MediaURL is the blog's BLOG_MEDIA_URL: the media bucket (MediaURL).
+	MediaURL string
+	Preview  bool
 }
 
 // BackupKeyPrefix is where a stack's database dumps go in its bucket,
@@ -72,6 +74,7 @@ func (s StackSettings) env() string {
 		"BLOG_BACKUP_PREFIX=" + s.BackupPrefix,
 		"BLOG_LOG_GROUP_PREFIX=" + s.LogGroupPrefix,
 		"BLOG_METRICS_NAMESPACE=" + s.MetricsNamespace,
+		"BLOG_MEDIA_URL=" + s.MediaURL,
 	}
 	for i, l := range lines[1:] {
 		lines[i+1] = shellAssign(l)

@@ -75,6 +75,7 @@ type HostPolicyArgs struct {
 	// LogGroupPrefix starts the names of the stack's log groups (see
 	// LogGroupName); MetricsNamespace is the stack's own namespace.
 	LogGroupPrefix, MetricsNamespace string
+	MediaBucketArn                   string
 }
 
 // Bucket prefixes the host may write: database dumps and deploy output.
@@ -87,7 +88,7 @@ const (
 // be managed through SSM, read its own parameters and deploy document,
 // write its backup and deploy-log prefixes, its own log groups (Docker's
 // awslogs driver, the CloudWatch agent, the host scripts) and its own
-// metrics namespace. Nothing else.
+// metrics namespace, and keep the blog's media. Nothing else.
 func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
@@ -121,6 +122,15 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 			Action:    []string{"s3:ListBucket"},
 			Resource:  []string{a.BucketArn},
 			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{BackupPrefix + "*"}}}},
+		// What the blog does with uploads: store, serve, delete.
+		{Sid: "KeepMedia", Effect: "Allow",
+			Action:   []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+			Resource: []string{a.MediaBucketArn + "/" + MediaPrefix + "*"}},
+		// Without it S3 answers 403 instead of 404 for a file that is not
+		// there; the bucket holds nothing but media.
+		{Sid: "ListMedia", Effect: "Allow",
+			Action:   []string{"s3:ListBucket"},
+			Resource: []string{a.MediaBucketArn}},
 	}}
 }
 
@@ -133,6 +143,14 @@ func logArns(arn func(service, resource string) string, prefix, suffix string) [
 	}
 	return out
 }
+
+// HostRoleArnPattern matches the ARN of a stack's host role, which Pulumi
+// names <prefix>-host-role-<suffix>.
+func HostRoleArnPattern(partition, account, prefix string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s-host-role-*", partition, account, prefix)
+}
+
+func unmarshal(doc string, v any) error { return json.Unmarshal([]byte(doc), v) }
 
 // tlsOnlyBucketPolicy refuses any request to the bucket that is not over TLS.
 func tlsOnlyBucketPolicy(bucketArn string) string {

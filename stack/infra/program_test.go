@@ -230,6 +230,22 @@ func one(t *testing.T, rs []res, typ string) res {
 	return got[0]
 }
 
+// named is the one resource of a type whose name contains part: the
+// stack has two buckets (backups, media) with the same kinds of children.
+func named(t *testing.T, rs []res, typ, part string) res {
+	t.Helper()
+	var got []res
+	for _, r := range ofType(rs, typ) {
+		if strings.Contains(r.Name, part) {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("want one %s named *%s*, got %d", typ, part, len(got))
+	}
+	return got[0]
+}
+
 func get(v any, path ...string) any {
 	for _, p := range path {
 		switch x := v.(type) {
@@ -553,6 +569,8 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
 			"BLOG_LOG_GROUP_PREFIX='blog-" + stack + "'",
 			"BLOG_METRICS_NAMESPACE='blog/" + stack + "'",
+			// The blog keeps uploads below the prefix the host's role may use.
+			"BLOG_MEDIA_URL='s3://blog-" + stack + "-media-files-a1b2c3d?prefix=media/&region=eu-west-1'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
@@ -853,13 +871,14 @@ func TestDataProtectedInProdDeletableInPreview(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
 		prod := stack == "prod"
 		v := one(t, rs, "aws:ebs/volume:Volume")
-		b := one(t, rs, "aws:s3/bucketV2:BucketV2")
 		i := one(t, rs, "aws:ec2/instance:Instance")
-		if v.Protect != prod || b.Protect != prod {
-			t.Errorf("protect: volume %v, bucket %v; want %v", v.Protect, b.Protect, prod)
+		if v.Protect != prod {
+			t.Errorf("protect: volume %v; want %v", v.Protect, prod)
 		}
-		if b.Inputs["forceDestroy"] != !prod {
-			t.Errorf("bucket forceDestroy %v", b.Inputs["forceDestroy"])
+		for _, b := range ofType(rs, "aws:s3/bucketV2:BucketV2") {
+			if b.Protect != prod || b.Inputs["forceDestroy"] != !prod {
+				t.Errorf("bucket %s: protect %v, forceDestroy %v; want protected in prod, emptied on a preview's destroy", b.Name, b.Protect, b.Inputs["forceDestroy"])
+			}
 		}
 		// The provider switches termination protection off before it
 		// deletes, so it guards nothing; Pulumi's protect does.
@@ -900,16 +919,16 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 				}
 			}
 		}
-		pab := one(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+		pab := named(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "-backups")
 		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
 			if pab.Inputs[k] != true {
 				t.Errorf("%s off", k)
 			}
 		}
-		if get(one(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2").Inputs, "versioningConfiguration", "status") != "Enabled" {
+		if get(named(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2", "-backups").Inputs, "versioningConfiguration", "status") != "Enabled" {
 			t.Error("bucket not versioned")
 		}
-		if get(one(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
+		if get(named(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "-backups").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
 			t.Error("bucket not encrypted")
 		}
 		// Dumps below backups/<stack>/ expire after backupExpireDays: 35 in
@@ -919,7 +938,7 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 			wantDays = 7.0
 		}
 		var expiresBackups bool
-		for _, rule := range one(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs["rules"].([]any) {
+		for _, rule := range named(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "-backups").Inputs["rules"].([]any) {
 			prefix, _ := get(rule, "filter", "prefix").(string)
 			if get(rule, "status") != "Enabled" || !strings.HasPrefix(infra.BackupKeyPrefix(stack), prefix) {
 				continue
@@ -932,7 +951,7 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 		if !expiresBackups {
 			t.Error("backups never expire")
 		}
-		if !strings.Contains(one(t, rs, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string), "aws:SecureTransport") {
+		if !strings.Contains(named(t, rs, "aws:s3/bucketPolicy:BucketPolicy", "-backups").Inputs["policy"].(string), "aws:SecureTransport") {
 			t.Error("bucket allows plain HTTP")
 		}
 	})
@@ -1065,6 +1084,7 @@ func TestOutputs(t *testing.T) {
 		"publicIp":           eipPublicIP,
 		"dataVolumeId":       "vol-0123456789abcdef0",
 		"backupBucket":       "blog-prod-data-backups-a1b2c3d",
+		"mediaBucket":        "blog-prod-media-files-a1b2c3d",
 		"imageTag":           "3f2a9c1",
 		"deployId":           "9876543210-1",
 		// What the next run reads back (see release_test.go).
@@ -1134,4 +1154,68 @@ func TestEmbeddedFilesMatchTheRepository(t *testing.T) {
 	if !bytes.Equal(compose, blogstack.ComposeFile) {
 		t.Error("embedded compose file differs from docker-compose.prod.yml")
 	}
+}
+
+// The media bucket is private (public access blocked, ACLs off), versioned
+// with old versions kept as long as backups, KMS-encrypted, TLS only, and
+// only the host's role reads or writes its objects: the role may use
+// objects below media/ (and list, for 404s), nothing else of the bucket,
+// and the bucket policy refuses object reads and writes to anyone else.
+func TestMediaBucketPrivateAndOnlyForTheHost(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		pab := named(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "-media")
+		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			if pab.Inputs[k] != true {
+				t.Errorf("media bucket: %s off", k)
+			}
+		}
+		if get(named(t, rs, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "-media").Inputs, "rule", "objectOwnership") != "BucketOwnerEnforced" {
+			t.Error("media bucket: ACLs still apply")
+		}
+		if get(named(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2", "-media").Inputs, "versioningConfiguration", "status") != "Enabled" {
+			t.Error("media bucket not versioned")
+		}
+		if get(named(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "-media").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
+			t.Error("media bucket not encrypted")
+		}
+		wantDays := 35.0
+		if stack != "prod" {
+			wantDays = 7.0
+		}
+		rule := named(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "-media").Inputs["rules"].([]any)[0]
+		if get(rule, "expiration") != nil || get(rule, "noncurrentVersionExpiration", "noncurrentDays") != wantDays {
+			t.Errorf("media lifecycle %v: current files must never expire, old versions after %v days", rule, wantDays)
+		}
+		bucketArn := "arn:aws:s3:::blog-" + stack + "-media-files-a1b2c3d"
+		hostRole := "arn:aws:iam::" + account + ":role/blog-" + stack + "-host-role-*"
+		var denyHTTP, onlyHost bool
+		for _, s := range statements(t, named(t, rs, "aws:s3/bucketPolicy:BucketPolicy", "-media").Inputs["policy"].(string)) {
+			if s.Effect != "Deny" {
+				t.Errorf("the media bucket policy allows %v: access comes from the host's role policy only", s.Action)
+			}
+			if s.Condition["Bool"]["aws:SecureTransport"] == "false" && slices.Contains(s.Action, "s3:*") {
+				denyHTTP = true
+			}
+			if s.Condition["ArnNotLike"]["aws:PrincipalArn"] == hostRole && slices.Equal(s.Action, []string{"s3:GetObject", "s3:PutObject"}) &&
+				slices.Equal(s.Resource, []string{bucketArn + "/*"}) {
+				onlyHost = true
+			}
+		}
+		if !denyHTTP || !onlyHost {
+			t.Errorf("media bucket policy: TLS only %v, objects only for %s %v", denyHTTP, hostRole, onlyHost)
+		}
+		// What the host's role may do on the media bucket, exactly.
+		var grants []string
+		for _, s := range statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string)) {
+			for _, r := range s.Resource {
+				if strings.HasPrefix(r, bucketArn) {
+					grants = append(grants, strings.Join(s.Action, ",")+" on "+r)
+				}
+			}
+		}
+		want := []string{"s3:DeleteObject,s3:GetObject,s3:PutObject on " + bucketArn + "/media/*", "s3:ListBucket on " + bucketArn}
+		if !slices.Equal(grants, want) {
+			t.Errorf("host role on the media bucket:\n got %q\nwant %q", grants, want)
+		}
+	})
 }

@@ -32,6 +32,11 @@ type Config struct {
 	LogFormat      string        // text or json
 	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
 	MetricsAddr    string        // where Prometheus metrics are served; empty: nowhere
+	MediaURL       string        // where uploads live: file://... or s3://bucket?prefix=...
+	ImgSrc         []string      // image origins the CSP allows besides 'self'
+	// AWSCredentialsFile holds AWS credentials for an s3:// MediaURL
+	// (media.FileCredentials); empty: the AWS SDK's usual chain.
+	AWSCredentialsFile string
 }
 
 // Secure reports whether the blog is served over https.
@@ -123,6 +128,17 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		return c, fmt.Errorf("BLOG_SHUTDOWN_DELAY: %q must be a duration such as 5s", getenv("BLOG_SHUTDOWN_DELAY"))
 	}
 
+	if c.MediaURL, err = mediaURL(env("BLOG_MEDIA_URL", ""), c.DataDir); err != nil {
+		return c, err
+	}
+	c.AWSCredentialsFile = env("BLOG_AWS_CREDENTIALS_FILE", "")
+	for _, src := range strings.Fields(strings.ReplaceAll(getenv("BLOG_IMG_SRC"), ",", " ")) {
+		if u, err := url.Parse(src); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.ContainsAny(src, ";'\"") {
+			return c, fmt.Errorf("BLOG_IMG_SRC: %q must be an https:// origin such as https://images.example.com", src)
+		}
+		c.ImgSrc = append(c.ImgSrc, strings.TrimSuffix(src, "/"))
+	}
+
 	// The password alone is fine: "blog user create" reads it too.
 	if c.AdminEmail != "" && c.AdminPassword == "" {
 		return c, errors.New("BLOG_ADMIN_PASSWORD: required when BLOG_ADMIN_EMAIL is set")
@@ -163,4 +179,21 @@ func (c *Config) EnsureSecretKey() error {
 	}
 	c.SecretKey = []byte(key)
 	return nil
+}
+
+// mediaURL is where uploads live: BLOG_MEDIA_URL, or a media folder in the
+// data directory so that development needs nothing set.
+func mediaURL(v, dataDir string) (string, error) {
+	if v == "" {
+		abs, err := filepath.Abs(filepath.Join(dataDir, "media"))
+		if err != nil {
+			return "", fmt.Errorf("BLOG_DATA_DIR: %w", err)
+		}
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || !(u.Scheme == "file" && u.Path != "" || u.Scheme == "s3" && u.Host != "") {
+		return "", fmt.Errorf("BLOG_MEDIA_URL: %q must be file:///absolute/folder or s3://bucket?prefix=media/&region=...", v)
+	}
+	return v, nil
 }

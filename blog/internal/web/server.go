@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
@@ -53,6 +54,12 @@ type Store interface {
 	CreatePost(ctx context.Context, in store.PostInput) (store.Post, error)
 	UpdatePost(ctx context.Context, id int64, in store.PostInput) (store.Post, error)
 	DeletePost(ctx context.Context, id int64) error
+
+	SaveMedia(ctx context.Context, m store.Media) (store.Media, error)
+	MediaPage(ctx context.Context, owner int64, limit, offset int) ([]store.Media, map[int64][]store.MediaUse, int, error)
+	MediaByID(ctx context.Context, id, owner int64) (store.Media, error)
+	MediaByName(ctx context.Context, name string) (store.Media, error)
+	DeleteMedia(ctx context.Context, id, owner int64) (store.Media, bool, error)
 }
 
 // Server holds the handlers' dependencies and the readiness state.
@@ -64,6 +71,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	draining atomic.Bool
 	handler  http.Handler
+	media    *media.Bucket
+	csp      string
 
 	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
 	loginAccounts *limiter // failed sign-ins per account
@@ -77,7 +86,7 @@ type Server struct {
 
 // NewServer builds the blog's HTTP handler. Every request is counted in m,
 // which the server never serves itself (see metrics.Metrics.Handler).
-func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m *metrics.Metrics) *Server {
+func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m *metrics.Metrics, opts ...Option) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log, assets: assets, metrics: m,
 		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
@@ -86,6 +95,10 @@ func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m 
 		previews:      newPreviewGate(),
 
 		CommentMinFill: 3 * time.Second,
+		csp:            contentSecurityPolicy(cfg.ImgSrc),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.handler = s.routes()
 	return s
@@ -117,6 +130,9 @@ func (s *Server) site() views.Site {
 	}
 	if js := s.assets.URL("htmx.min.js"); js != "" {
 		site.Scripts = []string{js}
+		if ed := s.assets.URL("editor.js"); ed != "" {
+			site.Scripts = append(site.Scripts, ed)
+		}
 		site.HTMXConfig = htmxConfig
 	}
 	return site

@@ -68,7 +68,12 @@ func newFixture(t *testing.T, db storetest.DB, env map[string]string) *fixture {
 func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	t.Helper()
 	st := db.MustOpen(t)
-	cfg, err := config.Load(func(k string) string { return env[k] }, false)
+	cfg, err := config.Load(func(k string) string {
+		if k == "BLOG_DATA_DIR" && env[k] == "" {
+			return t.TempDir() // the default media folder is in it
+		}
+		return env[k]
+	}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,8 @@ func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	m := metrics.New(metrics.Build{Version: "v-test", Commit: "abc123"}, st.DB())
-	w := web.NewServer(cfg, st, log, assets, m)
+	bucket := openMedia(t, cfg.MediaURL)
+	w := web.NewServer(cfg, st, log, assets, m, web.WithMedia(bucket))
 	w.CommentMinFill = 0 // tests send forms at once; TestCommentTokens sets it
 	srv := httptest.NewServer(w)
 	t.Cleanup(srv.Close)
