@@ -39,7 +39,7 @@ ARG TARGETOS TARGETARCH
 ARG VERSION=dev
 ARG COMMIT=unknown
 # -tags nosqlite: production runs on PostgreSQL; leaving the SQLite engine out
-# keeps the image under 25 MB (make run and go build keep SQLite).
+# keeps the image under 32 MB (make run and go build keep SQLite).
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \

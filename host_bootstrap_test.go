@@ -88,7 +88,7 @@ func TestBootstrapNewVolumeFormatsAndMountsByUUID(t *testing.T) {
 	calls := h.calls()
 
 	for _, want := range []string{
-		"dnf install -y docker amazon-ecr-credential-helper",
+		"dnf install -y docker amazon-ecr-credential-helper amazon-cloudwatch-agent",
 		"systemctl enable --now amazon-ssm-agent",
 		"mkfs -t xfs -L blogdata " + h.path("dev/nvme1n1"),
 		"systemctl daemon-reload",

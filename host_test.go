@@ -113,6 +113,15 @@ case $args in
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such container: $id" >&2; exit 1; }
     rm -f "$c/live" ;;
+  " ps -q --filter label=com.docker.compose.project=blog --filter label=com.docker.compose.service=app ")
+    for c in "$apps"/*; do
+      if [[ -d $c && ! -f $c/stopped ]]; then echo "cid${c##*-}"; fi
+    done ;;
+  " inspect "*"NetworkSettings"*)
+    # The container's address on the edge network, for host/monitor.
+    id=${*: -1} c=$apps/blog-app-${id#cid}
+    [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
+    echo "172.16.30.$((${id#cid} + 10))" ;;
   " inspect "*)
     id=${*: -1} c=$apps/blog-app-${id#cid}
     [[ -d $c ]] || { echo "Error: No such object: $id" >&2; exit 1; }
@@ -136,6 +145,10 @@ echo "aws $*" >>"$FAKE_DIR/calls.log"
 case " $* " in
   *"/db-password "*) echo Pw0123456789abcdefXYZ ;;
   *"/secret-key "*) echo sk-0123456789 ;;
+  *" configure export-credentials --format process "*)
+    n=$(($(cat "$FAKE_DIR/credentials-served" 2>/dev/null || echo 0) + 1))
+    echo "$n" >"$FAKE_DIR/credentials-served"
+    printf '{"Version": 1, "AccessKeyId": "ASIAHOST%d", "SecretAccessKey": "x", "SessionToken": "y", "Expiration": "2026-01-01T06:00:00+00:00"}\n' "$n" ;;
   *" s3 cp "*)
     src=${*: -2:1} dst=${*: -1}
     if [[ $dst == s3://* ]]; then
@@ -146,6 +159,8 @@ case " $* " in
       [[ -f $FAKE_DIR/s3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
       cp "$FAKE_DIR/s3/${src#s3://}" "$dst"
     fi ;;
+  *" cloudwatch put-metric-data "* | *" logs put-log-events "* | *" logs create-log-stream "*)
+    [[ -z ${FAKE_FAIL_CLOUDWATCH:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the PutLogEvents operation" >&2; exit 254; } ;;
   *) exit 1 ;;
 esac`,
 	"blkid": `
@@ -217,6 +232,8 @@ func newHost(t *testing.T) *host {
 		"BLOG_ETC="+h.path("etc/blog"),
 		"BLOG_DATA="+h.path("srv/blog"),
 		"BLOG_STATE="+h.path("var/lib/blog"),
+		"BLOG_LOG_DIR="+h.path("var/log/blog"),
+		"BLOG_CWAGENT="+h.path("opt/aws/amazon-cloudwatch-agent"),
 		"BLOG_LOCK="+h.path("run/lock/blog-deploy.lock"),
 		"BLOG_SYSTEMD="+h.path("etc/systemd/system"),
 		"BLOG_FSTAB="+h.path("etc/fstab"),
@@ -230,6 +247,7 @@ func newHost(t *testing.T) *host {
 		"BLOG_LOCK_WAIT=1",
 		"BLOG_BACKUP_LOCK_WAIT=1",
 		"BLOG_HEALTH_TIMEOUT=2",
+		fmt.Sprintf("BLOG_APP_GID=%d", os.Getgid()),
 	)
 	return h
 }
@@ -263,6 +281,8 @@ func (h *host) readyForDeploy() {
 		"AWS_REGION=eu-west-1",
 		"BLOG_BACKUP_BUCKET=" + bucket,
 		"BLOG_BACKUP_PREFIX=backups/prod/",
+		"BLOG_LOG_GROUP_PREFIX=blog-prod",
+		"BLOG_METRICS_NAMESPACE=blog/prod",
 	}, "\n")+"\n")
 }
 
@@ -611,7 +631,7 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 		t.Skip("shellcheck not installed (apt-get install -y shellcheck); CI fails here instead")
 	}
 	scripts := hostScripts(t)
-	for _, want := range []string{"bootstrap", "deploy", "backup", "restore"} {
+	for _, want := range []string{"bootstrap", "deploy", "backup", "restore", "monitor"} {
 		if !slices.Contains(scripts, filepath.Join("host", want)) {
 			t.Fatalf("host/%s is not among the scripts found: %v", want, scripts)
 		}
@@ -625,7 +645,8 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 			if fi, err := os.Stat(s); err != nil || fi.Mode()&0o111 == 0 {
 				t.Errorf("%s is not executable", s)
 			}
-			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", s).CombinedOutput()
+			// -x follows host/cloudwatch.sh, which deploy and backup source.
+			out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", "-x", s).CombinedOutput()
 			if err != nil {
 				t.Errorf("shellcheck %s:\n%s", s, out)
 			}
@@ -930,5 +951,66 @@ func TestBackupUnits(t *testing.T) {
 		if err != nil {
 			t.Errorf("systemd-analyze calendar: %v\n%s", err, out)
 		}
+	}
+}
+
+// media-credentials writes the host role's credentials for the app,
+// readable by its group only, replacing the file whole; when the role
+// cannot be read it fails and the app keeps the credentials it has.
+func TestMediaCredentials(t *testing.T) {
+	h := newHost(t)
+	h.readyForDeploy()
+	for want := 1; want <= 2; want++ {
+		if out, ok := h.run("media-credentials", nil); !ok {
+			t.Fatalf("media-credentials: %s", out)
+		}
+		got := h.read("etc/blog/aws/credentials.json")
+		if !strings.Contains(got, fmt.Sprintf(`"AccessKeyId": "ASIAHOST%d"`, want)) {
+			t.Errorf("run %d wrote %s", want, got)
+		}
+	}
+	st, err := os.Stat(h.path("etc/blog/aws/credentials.json"))
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("credentials mode %v (%v), want 0640", st.Mode(), err)
+	}
+	if out, ok := h.run("media-credentials", []string{"FAKE_FAIL_AWS=1"}); ok || !strings.Contains(out, "keeps the ones it has") {
+		t.Errorf("aws failed, yet media-credentials: ok=%v %s", ok, out)
+	}
+	if got := h.read("etc/blog/aws/credentials.json"); !strings.Contains(got, "ASIAHOST2") {
+		t.Errorf("a failed refresh replaced the credentials: %s", got)
+	}
+	entries, _ := os.ReadDir(h.path("etc/blog/aws"))
+	if len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// With the media in S3, a deploy hands the app its credentials before the
+// app starts and installs the timer that refreshes them; without, neither.
+func TestDeployHandsTheAppMediaCredentials(t *testing.T) {
+	h := newHost(t)
+	h.readyForDeploy()
+	h.deployOK("v1")
+	if calls := h.calls(); len(matching(calls, "export-credentials")) != 0 || len(matching(calls, "blog-media-credentials")) != 0 {
+		t.Errorf("media on disk, yet the deploy handled credentials: %v", calls)
+	}
+	if st, err := os.Stat(h.path("etc/blog/aws")); err != nil || !st.IsDir() {
+		t.Errorf("the folder compose mounts is missing: %v", err)
+	}
+
+	h = newHost(t)
+	h.readyForDeploy()
+	h.write("etc/blog/stack.env", h.read("etc/blog/stack.env")+"BLOG_MEDIA_URL='s3://blog-prod-media-files-a1b2c3d?prefix=media/&region=eu-west-1'\n")
+	h.deployOK("v1")
+	calls := h.calls()
+	inOrder(t, calls, "systemctl enable --now blog-media-credentials.timer", "aws configure export-credentials", "--scale app=")
+	for _, unit := range []string{"blog-media-credentials.service", "blog-media-credentials.timer"} {
+		want, _ := os.ReadFile(filepath.Join("host", unit))
+		if got := h.read("etc/systemd/system/" + unit); got != string(want) {
+			t.Errorf("installed %s differs from host/%s", unit, unit)
+		}
+	}
+	if !strings.Contains(h.read("etc/blog/aws/credentials.json"), "ASIAHOST1") {
+		t.Error("no credentials for the app")
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/blogstack/blogstack/blog/internal/auth"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
+	"github.com/blogstack/blogstack/blog/internal/media"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/seed"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -161,7 +163,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(max(cfg.CacheBytes, 32<<20) + 48<<20)
 	}
-	srv := web.NewServer(cfg, st, log, assets)
+	bucket, err := media.OpenBucket(cfg.MediaURL, cfg.AWSCredentialsFile)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(metrics.Build{Version: version, Commit: commit}, st.DB())
+	srv := web.NewServer(cfg, st, log, assets, m, web.WithMedia(bucket))
 	hs := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv,
@@ -182,7 +189,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Other instances' writes (and blog import, blog seed) reach this
 	// instance's page cache through the store's change listener.
 	go st.Listen(ctx, log, nil)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		// The metrics stay up through the drain, then go at once.
+		defer ms.Close()
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -200,6 +216,31 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics on their own listener, which
+// the proxy never publishes; a failure of that server ends the process like
+// one of the public server (errc).
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	ms := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("BLOG_METRICS_ADDR: %w", err)
+	}
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	go func() {
+		if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics: %w", err)
+		}
+	}()
+	return ms, nil
 }
 
 // sweepSessions deletes expired and idle sessions (and the nonces of

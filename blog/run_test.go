@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -179,5 +180,57 @@ func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, envOf(nil), nil, &out, &out); err != nil || out.String() != "blog dev none\n" {
 		t.Fatalf("version: %q %v", out.String(), err)
+	}
+}
+
+// TestServeMetricsListener runs the real server with BLOG_METRICS_ADDR: the
+// metrics answer there, counting the public listener's requests, and the
+// public listener does not serve them.
+func TestServeMetricsListener(t *testing.T) {
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	env := map[string]string{"BLOG_ADDR": addr, "BLOG_METRICS_ADDR": metricsAddr, "BLOG_DATA_DIR": t.TempDir(), "BLOG_SHUTDOWN_DELAY": "0s", "BLOG_LOG_FORMAT": "json"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for status(t, base+"/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("server never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 3 {
+		if got := status(t, base+"/feed.atom"); got != 200 {
+			t.Fatalf("feed: %d", got)
+		}
+	}
+	if got := status(t, base+"/metrics"); got != 404 {
+		t.Errorf("/metrics on the public listener: %d, want 404", got)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`blog_http_requests_total{code="200",route="GET /feed.atom"} 3`,
+		`blog_build_info{commit="none",goversion="go`,
+		"go_sql_open_connections",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics listener lacks %s:\n%.2000s", want, body)
+		}
+	}
+	if got := status(t, "http://"+metricsAddr+"/"); got != 404 {
+		t.Errorf("the metrics listener serves / too: %d", got)
 	}
 }

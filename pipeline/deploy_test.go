@@ -66,6 +66,7 @@ func TestDeploy(t *testing.T) {
 		"Deployed `"+sha+"` to prod",
 		"| commit | [0123456789ab](https://github.com/blogstack/blogstack/commit/"+sha+") |",
 		"| previous image | `"+older+"` |",
+		"| result | succeeded |",
 		"| by | alice |",
 		"| deploy id | `42-1` |",
 		"| started | 20", "| finished | 20", "| duration | 0m ",
@@ -251,6 +252,7 @@ func TestDeployFailurePrintsOutput(t *testing.T) {
 		"**Reason (host/deploy):** `deploy: FAILED: "+sha+": the new app container is unhealthy",
 		"The previous release (`"+older+"`) keeps serving",
 		"error: creating SSM Association",
+		"started 20", "failed after 0m ",
 	)
 	if _, err := os.Stat(filepath.Join(b.fake, "github-output")); err == nil && strings.Contains(b.file(b.fake, "github-output"), "url=") {
 		t.Error("set a url output on failure")

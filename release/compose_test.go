@@ -32,6 +32,9 @@ func prodEnv() map[string]string {
 		"BLOG_ACME_EMAIL": "ops@example.com",
 		"BLOG_ETC":        "/etc/blog",
 		"BLOG_DATA":       "/srv/blog",
+		// From stack.env (host/deploy exports them).
+		"AWS_REGION":            "eu-west-1",
+		"BLOG_LOG_GROUP_PREFIX": "blog-prod",
 	}
 }
 
@@ -95,6 +98,8 @@ func TestComposeRequiredVariables(t *testing.T) {
 	}{
 		{"BLOG_IMAGE", "BLOG_IMAGE must be set"},
 		{"BLOG_DOMAIN", "BLOG_DOMAIN must be set"},
+		{"AWS_REGION", "AWS_REGION must be set"},
+		{"BLOG_LOG_GROUP_PREFIX", "BLOG_LOG_GROUP_PREFIX must be set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.unset, func(t *testing.T) {
@@ -300,7 +305,8 @@ func TestComposeLockedDown(t *testing.T) {
 	}
 
 	for _, s := range p.Services {
-		if s.Logging == nil || s.Logging.Options["max-size"] == "" {
+		// The local copy Docker keeps beside a remote driver rotates too.
+		if s.Logging == nil || s.Logging.Options["cache-max-size"] == "" {
 			t.Errorf("%s logs without rotation; the host's disk would fill", s.Name)
 		}
 	}
@@ -379,9 +385,12 @@ func TestComposeVolumes(t *testing.T) {
 		t.Errorf("proxy runs %s, which no volume provides", config)
 	}
 
+	// The app keeps nothing on disk: its one mount is the folder of its
+	// media credentials, read-only (host/media-credentials writes it).
 	for _, name := range []string{"app", "migrate"} {
-		if vs := service(t, p, name).Volumes; len(vs) > 0 {
-			t.Errorf("%s mounts %v; the app keeps nothing on disk", name, vs)
+		vs := service(t, p, name).Volumes
+		if len(vs) != 1 || vs[0].Type != types.VolumeTypeBind || !vs[0].ReadOnly || vs[0].Target != "/run/blog-aws" || vs[0].Source != "/etc/blog/aws" {
+			t.Errorf("%s mounts %+v; want only /etc/blog/aws read-only at /run/blog-aws", name, vs)
 		}
 	}
 }
@@ -406,7 +415,8 @@ func TestComposeSecrets(t *testing.T) {
 	secretish := regexp.MustCompile(`(?i)password|secret|token|private|credential|^DATABASE_URL$`)
 	for _, s := range p.Services {
 		for k := range s.Environment {
-			if secretish.MatchString(k) {
+			// NAME_FILE is where a secret is read from, not the secret.
+			if secretish.MatchString(k) && !strings.HasSuffix(k, "_FILE") {
 				t.Errorf("%s sets %s in the compose file; secrets come from %s", s.Name, k, secretsFile)
 			}
 		}
@@ -617,6 +627,47 @@ func TestComposeMovableSettings(t *testing.T) {
 	for _, port := range service(t, p, "proxy").Ports {
 		if port.HostIP != "127.0.0.1" {
 			t.Errorf("proxy publishes %s on %q with BLOG_*_PUBLISH set", port.Published, port.HostIP)
+		}
+	}
+}
+
+// TestComposeLogsToCloudWatch: every container logs to its service's log
+// group, never blocking the app on CloudWatch; the driver can be moved for
+// a machine without AWS (the real-engine tests).
+func TestComposeLogsToCloudWatch(t *testing.T) {
+	p := mustLoadCompose(t, prodEnv())
+	groups := map[string]string{"app": "blog-prod-app", "migrate": "blog-prod-app", "proxy": "blog-prod-proxy", "db": "blog-prod-db"}
+	for _, s := range p.Services {
+		l := s.Logging
+		if l == nil || l.Driver != "awslogs" {
+			t.Errorf("%s logs with %+v, want awslogs", s.Name, l)
+			continue
+		}
+		o := l.Options
+		if o["awslogs-group"] != groups[s.Name] || o["awslogs-region"] != "eu-west-1" || o["awslogs-create-group"] != "false" {
+			t.Errorf("%s logs to %v", s.Name, o)
+		}
+		if o["mode"] != "non-blocking" || o["max-buffer-size"] == "" || o["tag"] != "{{.Name}}/{{.ID}}" {
+			t.Errorf("%s: mode %q, buffer %q, stream %q", s.Name, o["mode"], o["max-buffer-size"], o["tag"])
+		}
+	}
+	e := prodEnv()
+	e["BLOG_LOG_DRIVER"] = "none"
+	for _, s := range mustLoadCompose(t, e).Services {
+		if s.Logging.Driver != "none" {
+			t.Errorf("%s ignores BLOG_LOG_DRIVER: %s", s.Name, s.Logging.Driver)
+		}
+	}
+	// The metrics port is the app's own, published by no one.
+	app := service(t, p, "app")
+	if env(app, "BLOG_METRICS_ADDR") != ":9090" {
+		t.Errorf("app BLOG_METRICS_ADDR = %q", env(app, "BLOG_METRICS_ADDR"))
+	}
+	for _, s := range p.Services {
+		for _, port := range s.Ports {
+			if port.Target == 9090 {
+				t.Errorf("%s publishes the metrics port: %+v", s.Name, port)
+			}
 		}
 	}
 }

@@ -118,6 +118,8 @@ func newHost(t *testing.T) *testHost {
 		"AWS_REGION=eu-west-1",
 		"BLOG_BACKUP_BUCKET=" + testBucket,
 		"BLOG_BACKUP_PREFIX=backups/test/",
+		"BLOG_LOG_GROUP_PREFIX=blog-test",
+		"BLOG_METRICS_NAMESPACE=blog/test",
 	}, "\n")+"\n")
 	// What bootstrap leaves: the marker, and the data volume mounted.
 	h.write("var/lib/blog/bootstrapped", "2026-01-01T00:00:00Z\n")
@@ -136,6 +138,8 @@ func newHost(t *testing.T) *testHost {
 		"BLOG_DB_IMAGE="+set.db,
 		"BLOG_HTTP_PUBLISH="+h.http,
 		"BLOG_HTTPS_PUBLISH="+h.https,
+		// The scripts' own log files (host/cloudwatch.sh), not the machine's.
+		"BLOG_LOG_DIR="+h.path("var/log/blog"),
 	)
 	t.Cleanup(h.teardown)
 	return h
@@ -265,7 +269,7 @@ func (h *testHost) deployFails(tag, want string) string {
 // compose runs docker compose on the host's project, as the scripts do.
 func (h *testHost) compose(args ...string) (string, error) {
 	cmd := exec.Command("docker", append([]string{"compose", "--project-name", "blog", "--project-directory", h.path("opt/blog"), "-f", h.path("opt/blog/docker-compose.prod.yml")}, args...)...)
-	cmd.Env = append(h.env, "BLOG_IMAGE="+suite.set.blog+":v1", "BLOG_DOMAIN="+testDomain)
+	cmd.Env = append(h.env, "BLOG_IMAGE="+suite.set.blog+":v1", "BLOG_DOMAIN="+testDomain, "AWS_REGION=eu-west-1", "BLOG_LOG_GROUP_PREFIX=blog-test")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("docker compose %s: %v\n%s", strings.Join(args, " "), err, out)

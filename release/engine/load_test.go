@@ -16,7 +16,8 @@ import (
 )
 
 // load is a bounded load of readers through Caddy, each sending requests
-// one after another with a short pause: clients that keep their connections
+// one after another with a short pause, and bursts of parallel requests as
+// a page view makes: clients that keep their connections
 // and speak HTTP/2 (as browsers do over TLS), one that keeps HTTP/1.1
 // connections, one that opens a new HTTP/1.1 connection for every request,
 // and one that sends POST requests, which neither Go's transport nor Caddy
@@ -70,6 +71,27 @@ func (h *testHost) startLoad() *load {
 			}
 		}()
 	}
+	// A page view that loads several things at once: a burst of parallel
+	// requests, a few seconds apart. Caddy has fewer idle connections to
+	// the app than the burst needs (it drops them after 2s idle), so it
+	// dials new ones, and each dial asks Docker's DNS which containers
+	// carry the alias: a container that got it too early would be found.
+	burst := h.client(true, true)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for ctx.Err() == nil {
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() { l.once(ctx, burst, "h2-burst", http.MethodGet) })
+			}
+			wg.Wait()
+			select {
+			case <-ctx.Done():
+			case <-time.After(2500 * time.Millisecond):
+			}
+		}
+	}()
 	h.t.Cleanup(func() { cancel(); l.wg.Wait() })
 	return l
 }

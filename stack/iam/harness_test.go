@@ -57,8 +57,8 @@ var placeholder = regexp.MustCompile(`PREVIEW_HOSTED_ZONE_ID|HOSTED_ZONE_ID|PREV
 // Policy files: each role's trust policy and its managed permission
 // policies, and the permissions boundary of every role the stack creates.
 var (
-	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json"}
-	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json"}
+	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json", "deploy/monitoring.json"}
+	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json", "preview/monitoring.json"}
 	trustPolicies   = []string{"deploy/trust.json", "preview/trust.json"}
 	boundaryPolicy  = "boundary.json"
 )
@@ -100,7 +100,9 @@ func hostPolicies() map[string]infra.PolicyDocument {
 			Partition: "aws", Region: region, Account: account,
 			RepositoryArn:   "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"],
 			ParameterPrefix: "/blog/" + stack, DocumentName: infra.DocumentName(prefix),
-			BucketArn: "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			BucketArn:      "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
+			LogGroupPrefix: prefix, MetricsNamespace: infra.MetricsNamespace(stack),
+			MediaBucketArn: "arn:aws:s3:::" + prefix + "-media-files-1a2b3c4",
 		})
 	}
 	return out
@@ -197,7 +199,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		registry := account + ".dkr.ecr." + region + ".amazonaws.com/"
 		set("outputs", map[string]any{
 			"registryUrl": registry + "blog", "previewRegistryUrl": registry + "blog-previews",
-			"imageTag": "3f2a9c1", "deployId": "100-1",
+			"logsKeyArn": "arn:aws:kms:" + region + ":" + account + ":key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			"imageTag":   "3f2a9c1", "deployId": "100-1",
 		})
 	case "aws:ecr/repository:Repository":
 		name := args.Inputs["name"].StringValue()
@@ -277,6 +280,8 @@ func declaredTypes(stack string) ([]string, error) {
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "100-1",
 		"blogstack:permissionsBoundary": boundary,
+		"blogstack:logsKms":             "mrk-1234abcd12ab34cd56ef1234567890ab",
+		"blogstack:alertEmail":          "oncall@example.com",
 	}
 	if stack != "prod" {
 		config["blogstack:imageTag"] = stack + "-3f2a9c1"

@@ -236,7 +236,10 @@ func stackValues(stack string) (map[string]string, map[string]any) {
 		"RepositoryName": repo, "BucketName": prefix + "-data-backups-1a2b3c4", "ObjectName": "backups/" + stack + "/20260102T021733Z.dump",
 		"DocumentName": prefix + "-deploy", "ParameterNameWithoutLeadingSlash": "blog/" + stack + "/db-password",
 		"AssociationId": "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6", "ResourceName": "policy-0123456789abcdef0",
-		"Id": zone,
+		"LogGroupName": prefix + "-app", "AlarmName": prefix + "-backup", "DashboardName": prefix,
+		"TopicName": prefix + "-alerts", "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+		"SubscriptionId": "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6",
+		"Id":             zone,
 	}
 	context := map[string]any{
 		"aws:RequestTag/blog:stack":  stack,
@@ -378,6 +381,7 @@ func requestTagged(stack string, extra map[string]any) map[string]any {
 
 const (
 	prodBackups  = "blog-prod-data-backups-1a2b3c4"
+	prodMedia    = "blog-prod-media-files-1a2b3c4"
 	prodInstance = "instance/i-0aaaaaaaaaaaaaaaa"
 	prInstance   = "instance/i-0bbbbbbbbbbbbbbbb"
 	stateKey     = "acme-blogstack-state/.pulumi/"
@@ -416,6 +420,16 @@ var previewCases = []sim{
 		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{"blog.example.com"}, "route53:ChangeResourceRecordSetsRecordTypes": []string{"A"}}},
 	{"change a non-preview name in the preview zone", false, "route53:ChangeResourceRecordSets", arn("route53", "hostedzone/Z0PREVIEWZONE"), map[string]any{
 		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{"previews.example.com"}, "route53:ChangeResourceRecordSetsRecordTypes": []string{"A"}}},
+	{"delete prod's log group", false, "logs:DeleteLogGroup", arn("logs", "log-group:blog-prod-app"), nil},
+	{"shorten prod's log retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil},
+	{"delete prod's alarm", false, "cloudwatch:DeleteAlarms", arn("cloudwatch", "alarm:blog-prod-backup"), nil},
+	{"silence prod's alarm", false, "cloudwatch:PutMetricAlarm", arn("cloudwatch", "alarm:blog-prod-readyz"), nil},
+	{"delete prod's alert topic", false, "sns:DeleteTopic", arn("sns", "blog-prod-alerts"), nil},
+	{"subscribe to prod's alerts", false, "sns:Subscribe", arn("sns", "blog-prod-alerts"), nil},
+	{"replace prod's dashboard", false, "cloudwatch:PutDashboard", "arn:aws:cloudwatch::" + account + ":dashboard/blog-prod", nil},
+	{"delete a health check", false, "route53:DeleteHealthCheck", arn("route53", "healthcheck/abcdef01-2345-6789-abcd-ef0123456789"), nil},
+	{"schedule the deletion of a KMS key", false, "kms:ScheduleKeyDeletion", arn("kms", "key/mrk-1234abcd12ab34cd56ef1234567890ab"), nil},
+	{"create a pr alarm", true, "cloudwatch:PutMetricAlarm", arn("cloudwatch", "alarm:blog-pr-12-backup"), nil},
 	{"read prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil},
 	{"overwrite prod's secrets", false, "ssm:PutParameter", arn("ssm", "parameter/blog/prod/secret-key"), nil},
 	{"change prod's deploy document", false, "ssm:UpdateDocument", arn("ssm", "document/blog-prod-deploy"), nil},
@@ -494,6 +508,13 @@ type hostCase struct {
 var hostCases = []hostCase{
 	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod"},
 	{sim{"prod's host writes a backup", true, "s3:PutObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "host-prod"},
+	{sim{"prod's host stores a picture", true, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host serves a picture", true, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host deletes a picture", true, "s3:DeleteObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host deletes a picture's old version", false, "s3:DeleteObjectVersion", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
+	{sim{"prod's host changes the media bucket's policy", false, "s3:PutBucketPolicy", arn("s3", prodMedia), nil}, "prod", "host-prod"},
+	{sim{"prod's host allowed anything deletes a backup as media", false, "s3:DeleteObject", arn("s3", prodBackups+"/media/x"), nil}, "prod", "anything"},
+	{sim{"a pr host allowed anything reads prod's media", false, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "pr-12", "anything"},
 	{sim{"prod's host pulls a release", true, "ecr:BatchGetImage", arn("ecr", "repository/blog"), nil}, "prod", "host-prod"},
 	{sim{"a pr host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/pr-12/db-password"), nil}, "pr-12", "host-pr-12"},
 	{sim{"a pr host allowed anything reads prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "pr-12", "anything"},
@@ -503,6 +524,11 @@ var hostCases = []hostCase{
 	{sim{"a pr host allowed anything runs commands", false, "ssm:SendCommand", arn("ec2", prodInstance), tagged("prod")}, "pr-12", "anything"},
 	{sim{"a pr host allowed anything creates roles", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-x"), nil}, "pr-12", "anything"},
 	{sim{"a pr host allowed anything pushes images", false, "ecr:PutImage", arn("ecr", "repository/blog"), nil}, "pr-12", "anything"},
+	{sim{"a pr host allowed anything writes prod's logs", false, "logs:PutLogEvents", arn("logs", "log-group:blog-prod-app:log-stream:x"), nil}, "pr-12", "anything"},
+	{sim{"a pr host allowed anything writes prod's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "blog/prod"}}, "pr-12", "anything"},
+	{sim{"a host allowed anything writes AWS's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "AWS/EC2"}}, "prod", "anything"},
+	{sim{"a host allowed anything deletes its log group", false, "logs:DeleteLogGroup", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
+	{sim{"a host allowed anything shortens its logs' retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
 	{sim{"a DLM role snapshots its own stack's volume", true, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0bbbbbbbbbbbbbbbb"), tagged("prod")}, "prod", "anything"},
 	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything"},
 }
@@ -601,4 +627,34 @@ func orEmpty(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return m
+}
+
+// TestLogsKeyPolicy checks the key policy the one-time setup gives the logs
+// key: CloudWatch Logs may use it only for the blog's log groups, and
+// CloudWatch only for this account's alarms (publishing to the alert
+// topics); the account's IAM policies decide the rest, as with any key.
+func TestLogsKeyPolicy(t *testing.T) {
+	_, doc := readPolicy(t, "logs-key.json", placeholders)
+	byService := map[string]map[string]any{}
+	for _, st := range doc["Statement"].([]any) {
+		st := st.(map[string]any)
+		p := st["Principal"].(map[string]any)
+		if svc, ok := p["Service"].(string); ok {
+			byService[svc] = st
+		} else if p["AWS"] != "arn:aws:iam::"+account+":root" {
+			t.Errorf("key policy trusts %v", p)
+		}
+	}
+	logs := byService["logs."+region+".amazonaws.com"]
+	cond := fmt.Sprint(logs["Condition"])
+	if logs == nil || !strings.Contains(cond, "kms:EncryptionContext:aws:logs:arn:arn:aws:logs:"+region+":"+account+":log-group:blog-*") {
+		t.Errorf("CloudWatch Logs' statement %v: want it limited to the blog's log groups", logs)
+	}
+	cw := byService["cloudwatch.amazonaws.com"]
+	if cw == nil || !strings.Contains(fmt.Sprint(cw["Condition"]), account) || fmt.Sprint(cw["Action"]) != "[kms:Decrypt kms:GenerateDataKey]" {
+		t.Errorf("CloudWatch's statement %v", cw)
+	}
+	if len(byService) != 2 {
+		t.Errorf("services trusted: %v", byService)
+	}
 }

@@ -33,6 +33,35 @@ var providerActions = map[string][]string{
 	},
 	"aws:route53/getZone:getZone": {"route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResource hostedzone"},
 
+	// Monitoring (stack/infra/monitoring.go). The readyz alarm and its
+	// topic are prod's only and live in us-east-1. The KMS key is the
+	// one-time setup's: no role manages keys.
+	"aws:cloudwatch/logGroup:LogGroup": {
+		"logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy", "logs:DescribeLogGroups",
+		"logs:ListTagsForResource", "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:DeleteRetentionPolicy",
+		"logs:UntagResource aws:TagKeys=Name", "logs:DeleteLogGroup",
+	},
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter": {"logs:PutMetricFilter", "logs:DescribeMetricFilters", "logs:DeleteMetricFilter"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": {
+		"cloudwatch:PutMetricAlarm", "cloudwatch:TagResource alarm", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource alarm",
+		"cloudwatch:UntagResource alarm aws:TagKeys=Name", "cloudwatch:DeleteAlarms",
+		"prod:cloudwatch:PutMetricAlarm Region=us-east-1 AlarmName=blog-prod-readyz aws:RequestedRegion=us-east-1",
+		"prod:cloudwatch:DeleteAlarms Region=us-east-1 AlarmName=blog-prod-readyz aws:RequestedRegion=us-east-1",
+	},
+	"aws:cloudwatch/dashboard:Dashboard": {"cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"},
+	"aws:sns/topic:Topic": {
+		"sns:CreateTopic", "sns:TagResource", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource",
+		"sns:UntagResource aws:TagKeys=Name", "sns:DeleteTopic",
+		"prod:sns:CreateTopic Region=us-east-1 TopicName=blog-prod-readyz-alerts aws:RequestedRegion=us-east-1",
+	},
+	"aws:sns/topicSubscription:TopicSubscription": {
+		"sns:Subscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
+	},
+	"aws:route53/healthCheck:HealthCheck": {
+		"route53:CreateHealthCheck", "route53:ChangeTagsForResource healthcheck", "route53:GetHealthCheck",
+		"route53:ListTagsForResource healthcheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
+	},
+
 	"aws:ecr/repository:Repository": {
 		"ecr:CreateRepository", "ecr:TagResource", "ecr:DescribeRepositories", "ecr:ListTagsForResource",
 		"ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:UntagResource", "ecr:DeleteRepository",

@@ -32,6 +32,12 @@ type Config struct {
 	ImageTag  string
 	DeployID  string
 	AcmeEmail string
+	// LogsKmsKeyID is the multi-Region KMS key (mrk-...) the one-time setup
+	// created: it encrypts the log groups and alert topics of every stack.
+	LogsKmsKeyID string
+	// AlertEmail is subscribed to the stack's alarms (full stacks only:
+	// previews copy prod's config but page nobody).
+	AlertEmail string
 	// SubnetID is the configured subnet; empty keeps the one the stack
 	// already uses (see chooseNetwork).
 	SubnetID string
@@ -63,6 +69,7 @@ var (
 	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	amiID        = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 	snapshotID   = regexp.MustCompile(`^snap-[0-9a-f]{8,17}$`)
+	logsKeyID    = regexp.MustCompile(`^mrk-[0-9a-f]{32}$`)
 	// policyArn is a customer managed IAM policy (AWS managed policies
 	// cannot be the boundary the one-time setup writes).
 	policyArn = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}$`)
@@ -195,6 +202,14 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	c.AcmeEmail = get("acmeEmail")
 	if c.AcmeEmail != "" && !strings.Contains(c.AcmeEmail, "@") {
 		return c, fmt.Errorf("config %s: %q is not an email address", key("acmeEmail"), c.AcmeEmail)
+	}
+	c.LogsKmsKeyID = get("logsKms")
+	if !logsKeyID.MatchString(c.LogsKmsKeyID) {
+		return c, fmt.Errorf("config %s is required: the id of the multi-Region KMS key the one-time setup created for logs and alerts, mrk-<32 hex digits> (got %q)", key("logsKms"), c.LogsKmsKeyID)
+	}
+	c.AlertEmail = get("alertEmail")
+	if c.AlertEmail != "" && !strings.Contains(c.AlertEmail, "@") {
+		return c, fmt.Errorf("config %s: %q is not an email address", key("alertEmail"), c.AlertEmail)
 	}
 	c.SubnetID = get("subnetId")
 	if c.SubnetID != "" && !subnetID.MatchString(c.SubnetID) {

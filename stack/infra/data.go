@@ -80,67 +80,6 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 		}
 	}
 
-	bucket, err := s3.NewBucketV2(ctx, name+"-backups", &s3.BucketV2Args{
-		ForceDestroy: pulumi.Bool(cfg.Preview),
-		// Turned on as the bucket is created, so that no backup is ever
-		// written unlocked.
-		ObjectLockEnabled: pulumi.Bool(!cfg.Preview),
-		Tags:              cfg.Tags(name + "-backups"),
-	}, parent, cfg.protectUnlessPreview())
-	if err != nil {
-		return nil, err
-	}
-	bucketChild := []pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{bucket})}
-	if !cfg.Preview {
-		// Every object version (dumps and deploy logs) is locked for as
-		// long as it stays current; the lifecycle rule below removes it
-		// only after that. Uploads must carry a checksum (the AWS CLI and
-		// the SSM agent send one).
-		if _, err := s3.NewBucketObjectLockConfigurationV2(ctx, name+"-backups-lock", &s3.BucketObjectLockConfigurationV2Args{
-			Bucket:            bucket.ID(),
-			ObjectLockEnabled: pulumi.String("Enabled"),
-			Rule: &s3.BucketObjectLockConfigurationV2RuleArgs{
-				DefaultRetention: &s3.BucketObjectLockConfigurationV2RuleDefaultRetentionArgs{
-					Mode: pulumi.String(BackupLockMode),
-					Days: pulumi.Int(cfg.BackupExpireDays),
-				},
-			},
-		}, bucketChild...); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := s3.NewBucketPublicAccessBlock(ctx, name+"-backups-public-access", &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bucket.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, bucketChild...); err != nil {
-		return nil, err
-	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-backups-ownership", &s3.BucketOwnershipControlsArgs{
-		Bucket: bucket.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, bucketChild...); err != nil {
-		return nil, err
-	}
-	if _, err := s3.NewBucketVersioningV2(ctx, name+"-backups-versioning", &s3.BucketVersioningV2Args{
-		Bucket:                  bucket.ID(),
-		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, bucketChild...); err != nil {
-		return nil, err
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-backups-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-				SseAlgorithm: pulumi.String("aws:kms"),
-			},
-			BucketKeyEnabled: pulumi.Bool(true),
-		}},
-	}, bucketChild...); err != nil {
-		return nil, err
-	}
 	// One rule for the whole bucket: host/backup's daily dumps (backups/)
 	// and deploy output (deploy-logs/) are kept backupExpireDays, 35 by
 	// default (7 on previews), longer than DLM's snapshots (14 days). The
@@ -150,9 +89,11 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 	// read old versions): a compromised host that overwrote every dump would
 	// not destroy them for that long.
 	days := pulumi.Int(cfg.BackupExpireDays)
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-backups-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+	bucket, err := privateBucket(ctx, name+"-backups", cfg, bucketArgs{
+		// Turned on as the bucket is created, so that no backup is ever
+		// written unlocked.
+		ObjectLock: !cfg.Preview,
+		Lifecycle: &s3.BucketLifecycleConfigurationV2RuleArgs{
 			Id:         pulumi.String("expire"),
 			Status:     pulumi.String("Enabled"),
 			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
@@ -163,15 +104,29 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, args DataArgs, opts .
 			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
 				DaysAfterInitiation: pulumi.Int(1),
 			},
-		}},
-	}, bucketChild...); err != nil {
+		},
+		Policy: tlsOnlyBucketPolicy,
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := s3.NewBucketPolicy(ctx, name+"-backups-policy", &s3.BucketPolicyArgs{
-		Bucket: bucket.ID(),
-		Policy: bucket.Arn.ApplyT(tlsOnlyBucketPolicy).(pulumi.StringOutput),
-	}, bucketChild...); err != nil {
-		return nil, err
+	if !cfg.Preview {
+		// Every object version (dumps and deploy logs) is locked for as
+		// long as it stays current; the lifecycle rule removes it only
+		// after that. Uploads must carry a checksum (the AWS CLI and the
+		// SSM agent send one).
+		if _, err := s3.NewBucketObjectLockConfigurationV2(ctx, name+"-backups-lock", &s3.BucketObjectLockConfigurationV2Args{
+			Bucket:            bucket.ID(),
+			ObjectLockEnabled: pulumi.String("Enabled"),
+			Rule: &s3.BucketObjectLockConfigurationV2RuleArgs{
+				DefaultRetention: &s3.BucketObjectLockConfigurationV2RuleDefaultRetentionArgs{
+					Mode: pulumi.String(BackupLockMode),
+					Days: pulumi.Int(cfg.BackupExpireDays),
+				},
+			},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{bucket})); err != nil {
+			return nil, err
+		}
 	}
 
 	d.BucketName, d.BucketArn = bucket.Bucket, bucket.Arn

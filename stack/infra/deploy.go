@@ -3,6 +3,7 @@ package infra
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,6 +32,8 @@ type DeployArgs struct {
 	RegistryKey     string
 	ParameterPrefix string
 	BucketName      pulumi.StringOutput
+	// MediaBucketName is the blog's media bucket (BLOG_MEDIA_URL).
+	MediaBucketName pulumi.StringOutput
 	// Ready must exist before a deploy runs (the data volume's attachment).
 	Ready []pulumi.Resource
 }
@@ -83,12 +86,16 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	settings := StackSettings{
 		Domain: cfg.Domain, AcmeEmail: cfg.AcmeEmail,
 		ParameterPrefix: args.ParameterPrefix, Region: cfg.Region, Preview: cfg.Preview,
-		BackupPrefix: BackupKeyPrefix(cfg.Stack),
+		BackupPrefix:   BackupKeyPrefix(cfg.Stack),
+		LogGroupPrefix: cfg.Prefix, MetricsNamespace: MetricsNamespace(cfg.Stack),
 	}
-	content := pulumi.All(args.RegistryURL, args.BucketName).ApplyT(func(v []any) (string, error) {
+	content := pulumi.All(args.RegistryURL, args.BucketName, args.MediaBucketName).ApplyT(func(v []any) (string, error) {
 		s := settings
 		s.Registry, s.BackupBucket = v[0].(string), v[1].(string)
-		return DeployDocument(append(files, SettingsFile(s)), cfg.DeployTimeoutSecs)
+		s.MediaURL = MediaURL(v[2].(string), cfg.Region)
+		// A copy: the hash below appends to files too, concurrently (this
+		// runs once the outputs resolve), and must not share the slot.
+		return DeployDocument(append(slices.Clip(files), SettingsFile(s)), cfg.DeployTimeoutSecs)
 	}).(pulumi.StringOutput)
 	doc, err := ssm.NewDocument(ctx, name+"-document", &ssm.DocumentArgs{
 		Name:           pulumi.String(DocumentName(cfg.Prefix)),
@@ -115,7 +122,7 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 	// association too).
 	named := settings
 	named.Registry = args.RegistryKey
-	hash := PayloadHash(append(files, SettingsFile(named)))
+	hash := PayloadHash(append(slices.Clip(files), SettingsFile(named)))
 	assocName := AssociationName(cfg.Prefix, args.Release, hash)
 	assoc, err := ssm.NewAssociation(ctx, assocName, &ssm.AssociationArgs{
 		AssociationName: pulumi.String(assocName),
@@ -125,7 +132,10 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 			Key:    pulumi.String("InstanceIds"),
 			Values: pulumi.StringArray{args.InstanceID},
 		}},
-		Parameters:                   pulumi.StringMap{"imageTag": pulumi.String(args.Release.ImageTag)},
+		Parameters: pulumi.StringMap{
+			"imageTag": pulumi.String(args.Release.ImageTag),
+			"deployId": pulumi.String(args.Release.DeployID),
+		},
 		WaitForSuccessTimeoutSeconds: pulumi.Int(cfg.DeployTimeoutSecs + DeployWaitMargin),
 		ComplianceSeverity:           pulumi.String("CRITICAL"),
 		MaxConcurrency:               pulumi.String("1"),

@@ -45,7 +45,12 @@ type StackSettings struct {
 	// BackupBucket and BackupPrefix are where host/backup uploads dumps:
 	// s3://BackupBucket/BackupPrefix<time>.dump.
 	BackupBucket, BackupPrefix string
-	Preview                    bool
+	// LogGroupPrefix and MetricsNamespace are where the host's containers,
+	// scripts and CloudWatch agent send logs and metrics (monitoring.go).
+	LogGroupPrefix, MetricsNamespace string
+	// MediaURL is the blog's BLOG_MEDIA_URL: the media bucket (MediaURL).
+	MediaURL string
+	Preview  bool
 }
 
 // BackupKeyPrefix is where a stack's database dumps go in its bucket,
@@ -67,6 +72,9 @@ func (s StackSettings) env() string {
 		"AWS_REGION=" + s.Region,
 		"BLOG_BACKUP_BUCKET=" + s.BackupBucket,
 		"BLOG_BACKUP_PREFIX=" + s.BackupPrefix,
+		"BLOG_LOG_GROUP_PREFIX=" + s.LogGroupPrefix,
+		"BLOG_METRICS_NAMESPACE=" + s.MetricsNamespace,
+		"BLOG_MEDIA_URL=" + s.MediaURL,
 	}
 	for i, l := range lines[1:] {
 		lines[i+1] = shellAssign(l)
@@ -134,13 +142,16 @@ func DeployScript(files []PayloadFile) string {
 	for _, f := range files {
 		fmt.Fprintf(&b, "put %s %s <<'EOF'\n%sEOF\n", f.Path, f.Mode, wrap(base64.StdEncoding.EncodeToString(gzipped(f.Content))))
 	}
-	b.WriteString("exec /opt/blog/host/deploy '{{ imageTag }}'\n")
+	// The deploy id names the run that asked for this deploy, for the
+	// deploy record host/deploy writes to the log group.
+	b.WriteString("BLOG_DEPLOY_ID='{{ deployId }}' exec /opt/blog/host/deploy '{{ imageTag }}'\n")
 	return b.String()
 }
 
 // DeployDocument is the SSM Command document that every deploy association
-// runs; the image tag is its only parameter, checked by SSM against the same
-// pattern Docker uses for tags before anything runs.
+// runs; its parameters, the image tag and the deploy id, are checked by SSM
+// against the patterns the config is (the tag's is Docker's) before anything
+// runs.
 func DeployDocument(files []PayloadFile, timeoutSecs int) (string, error) {
 	doc := map[string]any{
 		"schemaVersion": "2.2",
@@ -150,6 +161,11 @@ func DeployDocument(files []PayloadFile, timeoutSecs int) (string, error) {
 				"type":           "String",
 				"description":    "Image tag to deploy (immutable, in the stack's registry).",
 				"allowedPattern": imageTag.String(),
+			},
+			"deployId": map[string]any{
+				"type":           "String",
+				"description":    "Which run asked for the deploy (<run id>-<attempt>), for the deploy record.",
+				"allowedPattern": deployID.String(),
 			},
 		},
 		"mainSteps": []any{map[string]any{
@@ -161,7 +177,9 @@ func DeployDocument(files []PayloadFile, timeoutSecs int) (string, error) {
 			},
 		}},
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	// Compact: the files are most of it, and SSM limits the document to
+	// 64 KB (the console shows it indented anyway).
+	b, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
 	}

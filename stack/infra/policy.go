@@ -72,6 +72,10 @@ type HostPolicyArgs struct {
 	ParameterPrefix            string // "/blog/prod"
 	DocumentName               string
 	BucketArn                  string
+	// LogGroupPrefix starts the names of the stack's log groups (see
+	// LogGroupName); MetricsNamespace is the stack's own namespace.
+	LogGroupPrefix, MetricsNamespace string
+	MediaBucketArn                   string
 }
 
 // Bucket prefixes the host may write: database dumps and deploy output.
@@ -81,8 +85,10 @@ const (
 )
 
 // HostPolicy is the instance role's only policy: pull from its repository,
-// be managed through SSM, read its own parameters and deploy document, and
-// write its backup and deploy-log prefixes. Nothing else.
+// be managed through SSM, read its own parameters and deploy document,
+// write its backup and deploy-log prefixes, its own log groups (Docker's
+// awslogs driver, the CloudWatch agent, the host scripts) and its own
+// metrics namespace, and keep the blog's media. Nothing else.
 func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
@@ -101,12 +107,50 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 		{Sid: "WriteBackupsAndDeployLogs", Effect: "Allow",
 			Action:   []string{"s3:GetObject", "s3:PutObject"},
 			Resource: []string{a.BucketArn + "/" + BackupPrefix + "*", a.BucketArn + "/" + DeployLogsPrefix + "*"}},
+		{Sid: "FindOwnLogStreams", Effect: "Allow",
+			Action:   []string{"logs:DescribeLogStreams"},
+			Resource: logArns(arn, a.LogGroupPrefix, "")},
+		{Sid: "WriteOwnLogs", Effect: "Allow",
+			Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resource: logArns(arn, a.LogGroupPrefix, ":log-stream:*")},
+		// PutMetricData has no resource; the namespace is its only scope.
+		{Sid: "WriteOwnMetrics", Effect: "Allow",
+			Action:    []string{"cloudwatch:PutMetricData"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": a.MetricsNamespace}}},
 		{Sid: "ListBackups", Effect: "Allow",
 			Action:    []string{"s3:ListBucket"},
 			Resource:  []string{a.BucketArn},
 			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{BackupPrefix + "*"}}}},
+		// What the blog does with uploads: store, serve, delete.
+		{Sid: "KeepMedia", Effect: "Allow",
+			Action:   []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+			Resource: []string{a.MediaBucketArn + "/" + MediaPrefix + "*"}},
+		// Without it S3 answers 403 instead of 404 for a file that is not
+		// there; the bucket holds nothing but media.
+		{Sid: "ListMedia", Effect: "Allow",
+			Action:   []string{"s3:ListBucket"},
+			Resource: []string{a.MediaBucketArn}},
 	}}
 }
+
+// logArns are the ARNs of a stack's log groups, each followed by suffix
+// (":log-stream:*" for their streams).
+func logArns(arn func(service, resource string) string, prefix, suffix string) []string {
+	var out []string
+	for _, svc := range LogServices {
+		out = append(out, arn("logs", "log-group:"+LogGroupName(prefix, svc)+suffix))
+	}
+	return out
+}
+
+// HostRoleArnPattern matches the ARN of a stack's host role, which Pulumi
+// names <prefix>-host-role-<suffix>.
+func HostRoleArnPattern(partition, account, prefix string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s-host-role-*", partition, account, prefix)
+}
+
+func unmarshal(doc string, v any) error { return json.Unmarshal([]byte(doc), v) }
 
 // tlsOnlyBucketPolicy refuses any request to the bucket that is not over TLS.
 func tlsOnlyBucketPolicy(bucketArn string) string {

@@ -32,7 +32,7 @@ func Program(ctx *pulumi.Context) error {
 // Stack loads the config, reads what the stack recorded last time, builds
 // the components and returns the outputs: url, registryUrl,
 // previewRegistryUrl (full stacks), instanceId, publicIp, dataVolumeId,
-// backupBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
+// backupBucket, mediaBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
 // dataSnapshotId (which the next run reads back). Secrets are never among them.
 func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
@@ -104,11 +104,16 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy := pulumi.All(registryArn, data.BucketArn).ApplyT(func(v []any) string {
+	media, err := NewMedia(ctx, p+"-media", cfg, MediaArgs{HostRoleArns: HostRoleArnPattern(partition.Partition, identity.AccountId, p)})
+	if err != nil {
+		return nil, err
+	}
+	policy := pulumi.All(registryArn, data.BucketArn, media.BucketArn).ApplyT(func(v []any) string {
 		return HostPolicy(HostPolicyArgs{
 			Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
-			RepositoryArn: v[0].(string), BucketArn: v[1].(string),
+			RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaBucketArn: v[2].(string),
 			ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
+			LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
 		}).JSON()
 	}).(pulumi.StringOutput)
 	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
@@ -121,9 +126,14 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
 		return nil, err
 	}
+	if _, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
+		Account: identity.AccountId, Partition: partition.Partition, InstanceID: host.InstanceID,
+	}); err != nil {
+		return nil, err
+	}
 	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
 		Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,
-		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName, Ready: host.Ready,
+		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName, MediaBucketName: media.BucketName, Ready: host.Ready,
 	})
 	if err != nil {
 		return nil, err
@@ -136,6 +146,7 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 		"publicIp":     host.PublicIP,
 		"dataVolumeId": data.VolumeID,
 		"backupBucket": data.BucketName,
+		"mediaBucket":  media.BucketName,
 		OutputImageTag: deploy.ImageTag,
 		OutputDeployID: deploy.DeployID,
 		OutputSubnetID: host.SubnetID,

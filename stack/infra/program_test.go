@@ -32,6 +32,7 @@ const (
 	boundary           = "arn:aws:iam::" + account + ":policy/blogstack-boundary"
 	instancePublicIP   = "198.51.100.7"
 	eipPublicIP        = "203.0.113.10"
+	logsKeyID          = "mrk-1234abcd12ab34cd56ef1234567890ab"
 )
 
 // res is one resource the program registered, with its inputs made plain
@@ -123,6 +124,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
 		set("name", args.Name+"-x")
 		set("arn", "arn:aws:iam::"+account+":role/"+args.Name+"-x")
+	case "aws:sns/topic:Topic":
+		set("arn", "arn:aws:sns:eu-west-1:"+account+":"+args.Inputs["name"].StringValue())
 	case "aws:ssm/document:Document":
 		set("latestVersion", "1")
 	case "random:index/randomPassword:RandomPassword":
@@ -164,6 +167,7 @@ func prodConfig() map[string]string {
 		"blogstack:domain":              "blog.example.com",
 		"blogstack:hostedZone":          "example.com",
 		"blogstack:permissionsBoundary": boundary,
+		"blogstack:logsKms":             logsKeyID,
 		"blogstack:imageTag":            "3f2a9c1",
 		"blogstack:deployId":            "9876543210-1",
 	}
@@ -222,6 +226,22 @@ func one(t *testing.T, rs []res, typ string) res {
 	got := ofType(rs, typ)
 	if len(got) != 1 {
 		t.Fatalf("want one %s, got %d", typ, len(got))
+	}
+	return got[0]
+}
+
+// named is the one resource of a type whose name contains part: the
+// stack has two buckets (backups, media) with the same kinds of children.
+func named(t *testing.T, rs []res, typ, part string) res {
+	t.Helper()
+	var got []res
+	for _, r := range ofType(rs, typ) {
+		if strings.Contains(r.Name, part) {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("want one %s named *%s*, got %d", typ, part, len(got))
 	}
 	return got[0]
 }
@@ -489,8 +509,10 @@ func documentScript(t *testing.T, doc res) string {
 	if len(d.MainSteps) != 1 || d.MainSteps[0].Action != "aws:runShellScript" {
 		t.Fatalf("document steps: %+v", d.MainSteps)
 	}
-	if d.Parameters["imageTag"].AllowedPattern == "" {
-		t.Error("imageTag parameter is not restricted by a pattern")
+	for _, p := range []string{"imageTag", "deployId"} {
+		if d.Parameters[p].AllowedPattern == "" {
+			t.Errorf("%s parameter is not restricted by a pattern", p)
+		}
 	}
 	return strings.Join(d.MainSteps[0].Inputs.RunCommand, "\n") + "\n"
 }
@@ -545,13 +567,17 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			// host's role may write (see TestIAMNoWildcardsWhereNarrowerExists).
 			"BLOG_BACKUP_BUCKET='blog-" + stack + "-data-backups-a1b2c3d'",
 			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
+			"BLOG_LOG_GROUP_PREFIX='blog-" + stack + "'",
+			"BLOG_METRICS_NAMESPACE='blog/" + stack + "'",
+			// The blog keeps uploads below the prefix the host's role may use.
+			"BLOG_MEDIA_URL='s3://blog-" + stack + "-media-files-a1b2c3d?prefix=media/&region=eu-west-1'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
 			}
 		}
-		if !strings.HasSuffix(script, "exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
-			t.Error("document does not end by running host/deploy with the tag")
+		if !strings.HasSuffix(script, "\nBLOG_DEPLOY_ID='{{ deployId }}' exec /opt/blog/host/deploy '{{ imageTag }}'\n") {
+			t.Error("document does not end by running host/deploy with the tag and the deploy id")
 		}
 	})
 }
@@ -617,7 +643,7 @@ func TestDeployAssociationWaitsForTheTag(t *testing.T) {
 		if stack != "prod" {
 			tag = "pr-12-3f2a9c1"
 		}
-		if get(a.Inputs, "parameters", "imageTag") != tag {
+		if get(a.Inputs, "parameters", "imageTag") != tag || get(a.Inputs, "parameters", "deployId") != id {
 			t.Errorf("parameters %v", a.Inputs["parameters"])
 		}
 		// The wait must outlast the document's own timeout, with room for
@@ -791,6 +817,10 @@ func TestIAMNoWildcardsWhereNarrowerExists(t *testing.T) {
 				}
 				if slices.Contains(s.Resource, "*") {
 					for _, a := range s.Action {
+						// PutMetricData has no resource: its scope is the namespace.
+						if a == "cloudwatch:PutMetricData" && s.Condition["StringEquals"]["cloudwatch:namespace"] == "blog/"+stack {
+							continue
+						}
 						if !slices.Contains(infra.UnscopableActions, a) {
 							t.Errorf("%s allowed on * but can be scoped", a)
 						}
@@ -841,13 +871,14 @@ func TestDataProtectedInProdDeletableInPreview(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
 		prod := stack == "prod"
 		v := one(t, rs, "aws:ebs/volume:Volume")
-		b := one(t, rs, "aws:s3/bucketV2:BucketV2")
 		i := one(t, rs, "aws:ec2/instance:Instance")
-		if v.Protect != prod || b.Protect != prod {
-			t.Errorf("protect: volume %v, bucket %v; want %v", v.Protect, b.Protect, prod)
+		if v.Protect != prod {
+			t.Errorf("protect: volume %v; want %v", v.Protect, prod)
 		}
-		if b.Inputs["forceDestroy"] != !prod {
-			t.Errorf("bucket forceDestroy %v", b.Inputs["forceDestroy"])
+		for _, b := range ofType(rs, "aws:s3/bucketV2:BucketV2") {
+			if b.Protect != prod || b.Inputs["forceDestroy"] != !prod {
+				t.Errorf("bucket %s: protect %v, forceDestroy %v; want protected in prod, emptied on a preview's destroy", b.Name, b.Protect, b.Inputs["forceDestroy"])
+			}
 		}
 		// The provider switches termination protection off before it
 		// deletes, so it guards nothing; Pulumi's protect does.
@@ -888,16 +919,16 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 				}
 			}
 		}
-		pab := one(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+		pab := named(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "-backups")
 		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
 			if pab.Inputs[k] != true {
 				t.Errorf("%s off", k)
 			}
 		}
-		if get(one(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2").Inputs, "versioningConfiguration", "status") != "Enabled" {
+		if get(named(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2", "-backups").Inputs, "versioningConfiguration", "status") != "Enabled" {
 			t.Error("bucket not versioned")
 		}
-		if get(one(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
+		if get(named(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "-backups").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
 			t.Error("bucket not encrypted")
 		}
 		// Dumps below backups/<stack>/ expire after backupExpireDays: 35 in
@@ -907,7 +938,7 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 			wantDays = 7.0
 		}
 		var expiresBackups bool
-		for _, rule := range one(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs["rules"].([]any) {
+		for _, rule := range named(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "-backups").Inputs["rules"].([]any) {
 			prefix, _ := get(rule, "filter", "prefix").(string)
 			if get(rule, "status") != "Enabled" || !strings.HasPrefix(infra.BackupKeyPrefix(stack), prefix) {
 				continue
@@ -920,7 +951,7 @@ func TestBackupsSnapshotsAndBucket(t *testing.T) {
 		if !expiresBackups {
 			t.Error("backups never expire")
 		}
-		if !strings.Contains(one(t, rs, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string), "aws:SecureTransport") {
+		if !strings.Contains(named(t, rs, "aws:s3/bucketPolicy:BucketPolicy", "-backups").Inputs["policy"].(string), "aws:SecureTransport") {
 			t.Error("bucket allows plain HTTP")
 		}
 	})
@@ -1053,6 +1084,7 @@ func TestOutputs(t *testing.T) {
 		"publicIp":           eipPublicIP,
 		"dataVolumeId":       "vol-0123456789abcdef0",
 		"backupBucket":       "blog-prod-data-backups-a1b2c3d",
+		"mediaBucket":        "blog-prod-media-files-a1b2c3d",
 		"imageTag":           "3f2a9c1",
 		"deployId":           "9876543210-1",
 		// What the next run reads back (see release_test.go).
@@ -1095,6 +1127,8 @@ func TestInvalidConfigNamesTheSetting(t *testing.T) {
 			c["blogstack:permissionsBoundary"] = "arn:aws:iam::" + account + ":role/blogstack-boundary"
 		}, "blogstack:permissionsBoundary"},
 		{"bad ami", "prod", func(c map[string]string) { c["blogstack:amiId"] = "al2023" }, "blogstack:amiId"},
+		{"no logs key", "prod", func(c map[string]string) { delete(c, "blogstack:logsKms") }, "blogstack:logsKms is required"},
+		{"single-region logs key", "prod", func(c map[string]string) { c["blogstack:logsKms"] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, "blogstack:logsKms"},
 		{"bad snapshot", "prod", func(c map[string]string) { c["blogstack:dataSnapshotId"] = "vol-0123456789abcdef0" }, "blogstack:dataSnapshotId"},
 	}
 	for _, tc := range cases {
@@ -1120,4 +1154,68 @@ func TestEmbeddedFilesMatchTheRepository(t *testing.T) {
 	if !bytes.Equal(compose, blogstack.ComposeFile) {
 		t.Error("embedded compose file differs from docker-compose.prod.yml")
 	}
+}
+
+// The media bucket is private (public access blocked, ACLs off), versioned
+// with old versions kept as long as backups, KMS-encrypted, TLS only, and
+// only the host's role reads or writes its objects: the role may use
+// objects below media/ (and list, for 404s), nothing else of the bucket,
+// and the bucket policy refuses object reads and writes to anyone else.
+func TestMediaBucketPrivateAndOnlyForTheHost(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		pab := named(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "-media")
+		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			if pab.Inputs[k] != true {
+				t.Errorf("media bucket: %s off", k)
+			}
+		}
+		if get(named(t, rs, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "-media").Inputs, "rule", "objectOwnership") != "BucketOwnerEnforced" {
+			t.Error("media bucket: ACLs still apply")
+		}
+		if get(named(t, rs, "aws:s3/bucketVersioningV2:BucketVersioningV2", "-media").Inputs, "versioningConfiguration", "status") != "Enabled" {
+			t.Error("media bucket not versioned")
+		}
+		if get(named(t, rs, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "-media").Inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm") != "aws:kms" {
+			t.Error("media bucket not encrypted")
+		}
+		wantDays := 35.0
+		if stack != "prod" {
+			wantDays = 7.0
+		}
+		rule := named(t, rs, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "-media").Inputs["rules"].([]any)[0]
+		if get(rule, "expiration") != nil || get(rule, "noncurrentVersionExpiration", "noncurrentDays") != wantDays {
+			t.Errorf("media lifecycle %v: current files must never expire, old versions after %v days", rule, wantDays)
+		}
+		bucketArn := "arn:aws:s3:::blog-" + stack + "-media-files-a1b2c3d"
+		hostRole := "arn:aws:iam::" + account + ":role/blog-" + stack + "-host-role-*"
+		var denyHTTP, onlyHost bool
+		for _, s := range statements(t, named(t, rs, "aws:s3/bucketPolicy:BucketPolicy", "-media").Inputs["policy"].(string)) {
+			if s.Effect != "Deny" {
+				t.Errorf("the media bucket policy allows %v: access comes from the host's role policy only", s.Action)
+			}
+			if s.Condition["Bool"]["aws:SecureTransport"] == "false" && slices.Contains(s.Action, "s3:*") {
+				denyHTTP = true
+			}
+			if s.Condition["ArnNotLike"]["aws:PrincipalArn"] == hostRole && slices.Equal(s.Action, []string{"s3:GetObject", "s3:PutObject"}) &&
+				slices.Equal(s.Resource, []string{bucketArn + "/*"}) {
+				onlyHost = true
+			}
+		}
+		if !denyHTTP || !onlyHost {
+			t.Errorf("media bucket policy: TLS only %v, objects only for %s %v", denyHTTP, hostRole, onlyHost)
+		}
+		// What the host's role may do on the media bucket, exactly.
+		var grants []string
+		for _, s := range statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string)) {
+			for _, r := range s.Resource {
+				if strings.HasPrefix(r, bucketArn) {
+					grants = append(grants, strings.Join(s.Action, ",")+" on "+r)
+				}
+			}
+		}
+		want := []string{"s3:DeleteObject,s3:GetObject,s3:PutObject on " + bucketArn + "/media/*", "s3:ListBucket on " + bucketArn}
+		if !slices.Equal(grants, want) {
+			t.Errorf("host role on the media bucket:\n got %q\nwant %q", grants, want)
+		}
+	})
 }

@@ -343,7 +343,7 @@ func TestPreviewsTakeNoElasticIP(t *testing.T) {
 func TestPreviewsLeaveNothingBehind(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
 		prod := stack == "prod"
-		b := one(t, rs, "aws:s3/bucketV2:BucketV2")
+		b := named(t, rs, "aws:s3/bucketV2:BucketV2", "-backups")
 		if b.Inputs["objectLockEnabled"] != prod || b.Inputs["forceDestroy"] != !prod {
 			t.Errorf("bucket objectLockEnabled %v forceDestroy %v", b.Inputs["objectLockEnabled"], b.Inputs["forceDestroy"])
 		}
@@ -367,8 +367,10 @@ func TestPreviewsLeaveNothingBehind(t *testing.T) {
 			t.Errorf("object lock %v", locks[0].Inputs)
 		}
 		for _, typ := range []string{"aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucketV2:BucketV2"} {
-			if !one(t, rs, typ).Protect {
-				t.Errorf("prod's %s is not protected", typ)
+			for _, r := range ofType(rs, typ) {
+				if !r.Protect {
+					t.Errorf("prod's %s %s is not protected", typ, r.Name)
+				}
 			}
 		}
 	})
@@ -409,6 +411,9 @@ var untagged = map[string]bool{
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
 	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       true,
 	"aws:s3/bucketPolicy:BucketPolicy":                                                           true,
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter":                                             true,
+	"aws:cloudwatch/dashboard:Dashboard":                                                         true,
+	"aws:sns/topicSubscription:TopicSubscription":                                                true,
 	"aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2":                     true,
 }
 

@@ -33,6 +33,12 @@ type Config struct {
 	LogFormat      string        // text or json
 	ShutdownDelay  time.Duration // how long /readyz reports 503 before the server stops
 	CacheBytes     int64         // bound of the in-memory page cache; 0 turns it off
+	MetricsAddr    string        // where Prometheus metrics are served; empty: nowhere
+	MediaURL       string        // where uploads live: file://... or s3://bucket?prefix=...
+	ImgSrc         []string      // image origins the CSP allows besides 'self'
+	// AWSCredentialsFile holds AWS credentials for an s3:// MediaURL
+	// (media.FileCredentials); empty: the AWS SDK's usual chain.
+	AWSCredentialsFile string
 }
 
 // Secure reports whether the blog is served over https.
@@ -57,6 +63,7 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		Title:         env("BLOG_TITLE", "Blog"),
 		AdminEmail:    env("BLOG_ADMIN_EMAIL", ""),
 		AdminPassword: getenv("BLOG_ADMIN_PASSWORD"),
+		MetricsAddr:   env("BLOG_METRICS_ADDR", ""),
 	}
 
 	if c.DatabaseURL != "" {
@@ -68,6 +75,15 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return c, fmt.Errorf("BLOG_ADDR: %q is not a host:port listen address (for example :8080)", c.Addr)
+	}
+
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return c, fmt.Errorf("BLOG_METRICS_ADDR: %q is not a host:port listen address (for example :9090)", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return c, fmt.Errorf("BLOG_METRICS_ADDR: %q is BLOG_ADDR; metrics need a listener of their own, which the proxy does not publish", c.MetricsAddr)
+		}
 	}
 
 	// Without a base URL the blog links to itself where it listens locally.
@@ -119,6 +135,16 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		return c, fmt.Errorf("BLOG_CACHE_MB: %q must be a whole number of megabytes from 0 to 4096", getenv("BLOG_CACHE_MB"))
 	}
 	c.CacheBytes = int64(mb) << 20
+	if c.MediaURL, err = mediaURL(env("BLOG_MEDIA_URL", ""), c.DataDir); err != nil {
+		return c, err
+	}
+	c.AWSCredentialsFile = env("BLOG_AWS_CREDENTIALS_FILE", "")
+	for _, src := range strings.Fields(strings.ReplaceAll(getenv("BLOG_IMG_SRC"), ",", " ")) {
+		if u, err := url.Parse(src); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.ContainsAny(src, ";'\"") {
+			return c, fmt.Errorf("BLOG_IMG_SRC: %q must be an https:// origin such as https://images.example.com", src)
+		}
+		c.ImgSrc = append(c.ImgSrc, strings.TrimSuffix(src, "/"))
+	}
 
 	// The password alone is fine: "blog user create" reads it too.
 	if c.AdminEmail != "" && c.AdminPassword == "" {
@@ -160,4 +186,21 @@ func (c *Config) EnsureSecretKey() error {
 	}
 	c.SecretKey = []byte(key)
 	return nil
+}
+
+// mediaURL is where uploads live: BLOG_MEDIA_URL, or a media folder in the
+// data directory so that development needs nothing set.
+func mediaURL(v, dataDir string) (string, error) {
+	if v == "" {
+		abs, err := filepath.Abs(filepath.Join(dataDir, "media"))
+		if err != nil {
+			return "", fmt.Errorf("BLOG_DATA_DIR: %w", err)
+		}
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || !(u.Scheme == "file" && u.Path != "" || u.Scheme == "s3" && u.Host != "") {
+		return "", fmt.Errorf("BLOG_MEDIA_URL: %q must be file:///absolute/folder or s3://bucket?prefix=media/&region=...", v)
+	}
+	return v, nil
 }

@@ -22,6 +22,9 @@ func TestDefaults(t *testing.T) {
 	if c.SQLitePath() != filepath.Join("data", "blog.db") {
 		t.Errorf("sqlite path %q", c.SQLitePath())
 	}
+	if abs, _ := filepath.Abs(filepath.Join("data", "media")); c.MediaURL != "file://"+filepath.ToSlash(abs) || c.ImgSrc != nil {
+		t.Errorf("media %q, img-src %q: want a folder in the data directory and nothing else", c.MediaURL, c.ImgSrc)
+	}
 	c, _ = load(map[string]string{"BLOG_ADDR": "127.0.0.1:9000"})
 	if c.BaseURL.String() != "http://localhost:9000" {
 		t.Errorf("base URL follows the listen port: %s", c.BaseURL)
@@ -32,12 +35,14 @@ func TestValid(t *testing.T) {
 	c, err := load(map[string]string{
 		"DATABASE_URL": "postgres://blog:pw@db:5432/blog?sslmode=disable", "BLOG_BASE_URL": "https://blog.example.com/",
 		"BLOG_SECRET_KEY": strings.Repeat("s", 40), "BLOG_TRUSTED_PROXIES": "172.18.0.0/16, 10.0.0.1", "BLOG_PREVIEW": "1",
-		"BLOG_SHUTDOWN_DELAY": "0s",
+		"BLOG_SHUTDOWN_DELAY": "0s", "BLOG_MEDIA_URL": "s3://blog-media?prefix=media/&region=eu-west-1",
+		"BLOG_IMG_SRC": "https://images.example.com, https://cdn.example.net/",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Secure() || c.BaseURL.String() != "https://blog.example.com" || len(c.TrustedProxies) != 2 || !c.Preview || c.ShutdownDelay != 0 {
+	if !c.Secure() || c.BaseURL.String() != "https://blog.example.com" || len(c.TrustedProxies) != 2 || !c.Preview || c.ShutdownDelay != 0 ||
+		c.MediaURL != "s3://blog-media?prefix=media/&region=eu-west-1" || strings.Join(c.ImgSrc, " ") != "https://images.example.com https://cdn.example.net" {
 		t.Errorf("%+v", c)
 	}
 }
@@ -53,11 +58,17 @@ func TestInvalid(t *testing.T) {
 		"BLOG_LOG_FORMAT":      {"BLOG_LOG_FORMAT": "xml"},
 		"BLOG_SHUTDOWN_DELAY":  {"BLOG_SHUTDOWN_DELAY": "-1s"},
 		"BLOG_ADMIN_PASSWORD":  {"BLOG_ADMIN_EMAIL": "a@b.c"},
+		"BLOG_METRICS_ADDR":    {"BLOG_METRICS_ADDR": "9090"},
+		"BLOG_MEDIA_URL":       {"BLOG_MEDIA_URL": "ftp://files.example.com/media"},
+		"BLOG_IMG_SRC":         {"BLOG_IMG_SRC": "https://a.example 'unsafe-inline'"},
 	}
 	for name, env := range cases {
 		if _, err := load(env); err == nil || !strings.HasPrefix(err.Error(), name) {
 			t.Errorf("%s: err = %v, want one naming %s", name, err, name)
 		}
+	}
+	if _, err := load(map[string]string{"BLOG_ADDR": ":8080", "BLOG_METRICS_ADDR": ":8080"}); err == nil || !strings.Contains(err.Error(), "listener of their own") {
+		t.Errorf("metrics on the public listener: %v", err)
 	}
 	if _, err := load(map[string]string{"BLOG_BASE_URL": "https://b.example"}); err == nil || !strings.Contains(err.Error(), "BLOG_SECRET_KEY") {
 		t.Errorf("https without a secret key: %v", err)

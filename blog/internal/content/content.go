@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/blogstack/blogstack/blog/internal/media"
 )
 
 // Rendered is what a post's markdown becomes when it is saved.
@@ -48,7 +51,7 @@ var (
 		),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
-			parser.WithASTTransformers(util.Prioritized(headingAnchors{}, 100)),
+			parser.WithASTTransformers(util.Prioritized(headingAnchors{}, 100), util.Prioritized(mediaImages{}, 110)),
 		),
 	)
 
@@ -64,6 +67,12 @@ var (
 		p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 		p.AllowAttrs("checked", "disabled").OnElements("input")
 		p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-[a-z]+$`)).Globally()
+		// The attributes mediaImages sets, and only with its values.
+		file := `/media/[0-9a-f]{16}-[0-9]+x[0-9]+\.(?:jpg|png) [0-9]+w`
+		p.AllowAttrs("srcset").Matching(regexp.MustCompile(`^` + file + `(?:, ` + file + `)*$`)).OnElements("img")
+		p.AllowAttrs("sizes").Matching(regexp.MustCompile(`^` + regexp.QuoteMeta(media.SizesAttr) + `$`)).OnElements("img")
+		p.AllowAttrs("loading").Matching(regexp.MustCompile(`^lazy$`)).OnElements("img")
+		p.AllowAttrs("decoding").Matching(regexp.MustCompile(`^async$`)).OnElements("img")
 		return p
 	}()
 
@@ -228,5 +237,35 @@ func (headingAnchors) Transform(doc *ast.Document, _ text.Reader, _ parser.Conte
 		h.AppendChild(h, ast.NewString([]byte(" ")))
 		h.AppendChild(h, link)
 		return ast.WalkSkipChildren, nil
+	})
+}
+
+// mediaImages gives every picture from the blog's own media its srcset,
+// sizes, width and height (no layout shift while it loads), and makes all
+// but the first load lazily: the first may be in view when the page opens.
+type mediaImages struct{}
+
+func (mediaImages) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	first := true
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		img, ok := n.(*ast.Image)
+		if !ok || !entering {
+			return ast.WalkContinue, nil
+		}
+		name, ok := strings.CutPrefix(string(img.Destination), media.URLPrefix)
+		srcset, w, h, ok2 := media.Srcset(name)
+		if !ok || !ok2 {
+			return ast.WalkContinue, nil
+		}
+		img.SetAttributeString("width", []byte(strconv.Itoa(w)))
+		img.SetAttributeString("height", []byte(strconv.Itoa(h)))
+		img.SetAttributeString("srcset", []byte(srcset))
+		img.SetAttributeString("sizes", []byte(media.SizesAttr))
+		img.SetAttributeString("decoding", []byte("async"))
+		if !first {
+			img.SetAttributeString("loading", []byte("lazy"))
+		}
+		first = false
+		return ast.WalkContinue, nil
 	})
 }

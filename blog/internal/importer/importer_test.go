@@ -13,6 +13,7 @@ import (
 
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -95,7 +96,7 @@ func get(t *testing.T, st *store.Store, path string) *http.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := web.NewServer(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), assets)
+	srv := web.NewServer(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), assets, metrics.New(metrics.Build{}, nil))
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec.Result()

@@ -115,6 +115,9 @@ func (s *Store) DeleteAuthor(ctx context.Context, id, heirID int64) error {
 			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("author_id = ?", heirID).Where("author_id = ?", id).Exec(ctx); err != nil {
 				return notFound(err, "hand over posts")
 			}
+			if _, err := tx.NewUpdate().Model((*Media)(nil)).Set("author_id = ?", heirID).Where("author_id = ?", id).Exec(ctx); err != nil {
+				return fmt.Errorf("hand over media: %w", err)
+			}
 		}
 		n, err := tx.NewSelect().Model((*Post)(nil)).Where("author_id = ?", id).Count(ctx)
 		if err != nil {

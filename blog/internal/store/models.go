@@ -44,12 +44,14 @@ type Author struct {
 type Post struct {
 	bun.BaseModel `bun:"table:posts"`
 
-	ID             int64      `bun:",pk,autoincrement"`
-	AuthorID       int64      `bun:",notnull"`
-	Author         *Author    `bun:"rel:belongs-to,join:author_id=id"`
-	Slug           string     `bun:",notnull"`
-	Title          string     `bun:",notnull"`
-	Body           string     `bun:",notnull"`
+	ID       int64   `bun:",pk,autoincrement"`
+	AuthorID int64   `bun:",notnull"`
+	Author   *Author `bun:"rel:belongs-to,join:author_id=id"`
+	Slug     string  `bun:",notnull"`
+	Title    string  `bun:",notnull"`
+	Body     string  `bun:",notnull"`
+	// Cover is the name of the widest file of the cover picture, or "".
+	Cover          string     `bun:",notnull"`
 	HTML           string     `bun:"html,notnull"`
 	Text           string     `bun:",notnull"`
 	Excerpt        string     `bun:",notnull"`

@@ -42,8 +42,10 @@ type PostInput struct {
 	Title    string
 	Slug     string
 	Body     string
-	Tags     []string
-	Status   string
+	// Cover is the name of the widest file of the post's cover picture, or "".
+	Cover  string
+	Tags   []string
+	Status string
 	// PublishedAt is when a published post goes out; nil means now for a
 	// new post and the time it already has for an edited one.
 	PublishedAt *time.Time
@@ -245,7 +247,7 @@ func (s *Store) UpdatePost(ctx context.Context, id int64, in PostInput) (Post, e
 			return err
 		}
 		res, err := tx.NewUpdate().Model(&p).
-			Column("title", "slug", "body", "html", "text", "excerpt", "reading_minutes", "status", "published_at", "updated_at").
+			Column("title", "slug", "body", "cover", "html", "text", "excerpt", "reading_minutes", "status", "published_at", "updated_at").
 			Set("version = version + 1").
 			WherePK().Where("version = ?", in.Version).Exec(ctx)
 		if err != nil {
@@ -305,7 +307,7 @@ func (s *Store) newPost(in PostInput) (Post, error) {
 	}
 	now := s.now()
 	return Post{
-		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body,
+		AuthorID: in.AuthorID, Title: in.Title, Slug: in.Slug, Body: in.Body, Cover: in.Cover,
 		HTML: r.HTML, Text: r.Text, Excerpt: r.Excerpt, ReadingMinutes: r.ReadingMinutes,
 		Status: in.Status, PublishedAt: truncate(in.PublishedAt), CreatedAt: now, UpdatedAt: now, Version: 1,
 	}, nil

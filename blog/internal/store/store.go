@@ -113,6 +113,9 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 // it. Add hooks before the store is in use.
 func (s *Store) AddQueryHook(h bun.QueryHook) { s.db.AddQueryHook(h) }
 
+// DB is the database pool, for its statistics (the metrics read them).
+func (s *Store) DB() *sql.DB { return s.db.DB }
+
 // Close closes the database pool.
 func (s *Store) Close() error { return s.db.Close() }
 

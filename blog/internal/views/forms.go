@@ -33,6 +33,11 @@ type PostForm struct {
 	// Theirs is the post as someone else saved it meanwhile, shown when the
 	// author's save was refused as stale.
 	Theirs *store.Post
+	// Cover is the chosen cover picture's file name; Covers are the
+	// author's uploads to choose from; Upload is the upload form.
+	Cover  string
+	Covers []store.Media
+	Upload UploadForm
 }
 
 // Dashboard is an author's overview: their drafts, scheduled and
@@ -117,4 +122,35 @@ func LocalInput(t *time.Time) string {
 
 func adminPostPath(id int64, action string) string {
 	return "/admin/posts/" + itoa(id) + action
+}
+
+// MediaLibrary is the media page: an author's uploads (everyone's for an
+// admin), newest first, with the posts that use each.
+type MediaLibrary struct {
+	Site   Site
+	Meta   Meta
+	Upload UploadForm
+	Items  []store.Media
+	Uses   map[int64][]store.MediaUse
+	Pager  Pager
+	Notice string
+	Error  string
+}
+
+// UploadForm is the upload form's state: what the author typed, the file
+// already uploaded when only the alt text was missing (Pending, the name
+// of its widest file), and the upload just made.
+type UploadForm struct {
+	InEditor          bool
+	Alt               string
+	Pending, Filename string
+	Errors            Errors
+	Result            *store.Media
+}
+
+// Picture is a media picture ready for an <img>.
+type Picture struct {
+	Src, Srcset, Sizes, Alt string
+	Width, Height           int
+	URL                     string // absolute, for og:image and feeds
 }

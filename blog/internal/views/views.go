@@ -42,6 +42,8 @@ type Meta struct {
 	NoIndex     bool   // search pages and errors are not indexed
 	// JSONLD is structured data for the page, such as a BlogPosting.
 	JSONLD any
+	// Image is the picture shown when the page is shared (og:image).
+	Image *Picture
 }
 
 // FullTitle is the content of <title>.
@@ -77,6 +79,7 @@ type PostPage struct {
 	Site     Site
 	Meta     Meta
 	Post     store.Post
+	Cover    *Picture
 	Comments []store.Comment
 	Form     CommentForm
 }

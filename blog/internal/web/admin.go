@@ -1,16 +1,19 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/blogstack/blogstack/blog/internal/content"
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
@@ -29,10 +32,15 @@ func (s *Server) adminMeta(title, path string) views.Meta {
 // moderation queue shows.
 const adminPerPage = 20
 
+// maxCovers is how many uploads the editor offers as cover.
+const maxCovers = 100
+
 // owner is whose posts the signed-in author manages: every author's for an
 // admin (store.AnyOwner), only their own for an author.
-func owner(r *http.Request) int64 {
-	a := authorFrom(r.Context())
+func owner(r *http.Request) int64 { return ownerOf(r.Context()) }
+
+func ownerOf(ctx context.Context) int64 {
+	a := authorFrom(ctx)
 	if a.Role == store.RoleAdmin {
 		return store.AnyOwner
 	}
@@ -127,9 +135,13 @@ func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm
 		Tags:      strings.TrimSpace(r.PostFormValue("tags")),
 		Status:    r.PostFormValue("status"),
 		PublishAt: strings.TrimSpace(r.PostFormValue("publish_at")),
+		Cover:     r.PostFormValue("cover"),
 		Errors:    views.Errors{},
 	}
-	in := store.PostInput{AuthorID: authorID, Title: f.Title, Body: f.Body, Status: f.Status}
+	in := store.PostInput{AuthorID: authorID, Title: f.Title, Body: f.Body, Status: f.Status, Cover: f.Cover}
+	if _, ok := media.ParseName(f.Cover); f.Cover != "" && !ok {
+		f.Errors["form"] = "The cover picture is not one of the uploads; choose it again."
+	}
 
 	switch n := utf8.RuneCountInString(f.Title); {
 	case n == 0:
@@ -190,7 +202,7 @@ func postInput(r *http.Request, authorID int64) (store.PostInput, views.PostForm
 }
 
 // editorPage fills the editor's view model for a new or existing post.
-func (s *Server) editorPage(f views.PostForm, id int64) views.PostForm {
+func (s *Server) editorPage(ctx context.Context, f views.PostForm, id int64) views.PostForm {
 	f.Site = s.site()
 	f.PostID = id
 	if id == 0 {
@@ -199,6 +211,19 @@ func (s *Server) editorPage(f views.PostForm, id int64) views.PostForm {
 	} else {
 		f.Meta = s.adminMeta("Edit post", fmt.Sprintf("/admin/posts/%d/edit", id))
 		f.Action = fmt.Sprintf("/admin/posts/%d", id)
+	}
+	f.Upload.InEditor = true
+	// The newest uploads are the likely covers; an older one stays
+	// selectable while it is the post's cover.
+	covers, _, _, err := s.store.MediaPage(ctx, ownerOf(ctx), maxCovers, 0)
+	if err != nil {
+		s.log.Error("cover choices", "err", err)
+	}
+	f.Covers = covers
+	if f.Cover != "" && !slices.ContainsFunc(covers, func(m store.Media) bool { return m.Name() == f.Cover }) {
+		if m, err := s.store.MediaByName(ctx, f.Cover); err == nil {
+			f.Covers = append(f.Covers, m)
+		}
 	}
 	if f.Body != "" && f.Preview == "" {
 		if r, err := content.Render(f.Body); err == nil {
@@ -210,7 +235,7 @@ func (s *Server) editorPage(f views.PostForm, id int64) views.PostForm {
 
 func (s *Server) handleNewPost() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(views.PostForm{Status: store.StatusDraft}, 0)))
+		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(r.Context(), views.PostForm{Status: store.StatusDraft}, 0)))
 	})
 }
 
@@ -242,9 +267,9 @@ func (s *Server) handleEditPost() http.Handler {
 		for _, t := range p.Tags {
 			tags = append(tags, t.Name)
 		}
-		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(views.PostForm{
+		s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(r.Context(), views.PostForm{
 			Title: p.Title, Slug: p.Slug, Body: p.Body, Tags: strings.Join(tags, ", "),
-			Status: p.Status, PublishAt: views.LocalInput(p.PublishedAt), Preview: p.HTML, Version: p.Version,
+			Status: p.Status, PublishAt: views.LocalInput(p.PublishedAt), Preview: p.HTML, Version: p.Version, Cover: p.Cover,
 		}, p.ID)))
 	})
 }
@@ -269,11 +294,11 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 			id = p.ID
 		}
 		if r.PostFormValue("intent") == "preview" {
-			s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(form, id)))
+			s.write(w, r, http.StatusOK, views.PostEditor(s.editorPage(r.Context(), form, id)))
 			return
 		}
 		if len(form.Errors) > 0 {
-			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(form, id)))
+			s.write(w, r, http.StatusUnprocessableEntity, views.PostEditor(s.editorPage(r.Context(), form, id)))
 			return
 		}
 		var err error
@@ -309,7 +334,7 @@ func (s *Server) handleSavePost(create bool) http.Handler {
 			return
 		}
 		if form.Errors != nil {
-			s.write(w, r, status, views.PostEditor(s.editorPage(form, id)))
+			s.write(w, r, status, views.PostEditor(s.editorPage(r.Context(), form, id)))
 			return
 		}
 		s.log.Info("post saved", "slug", in.Slug, "status", in.Status, "by", authorFrom(r.Context()).Email)
@@ -325,7 +350,7 @@ func (s *Server) postGone(w http.ResponseWriter, r *http.Request, form views.Pos
 	form.Version = 0
 	form.Errors = views.Errors{"form": "This post no longer exists: it was deleted after you opened it. " +
 		"Your text is kept below; saving creates a new post."}
-	s.write(w, r, http.StatusConflict, views.PostEditor(s.editorPage(form, 0)))
+	s.write(w, r, http.StatusConflict, views.PostEditor(s.editorPage(r.Context(), form, 0)))
 }
 
 func (s *Server) handleConfirmDelete() http.Handler {

@@ -197,7 +197,7 @@ func (s *Server) handleComment() http.Handler {
 				s.fail(w, r, err)
 				return
 			}
-			s.write(w, r, status, views.Article(s.postPage(post, comments, form)))
+			s.write(w, r, status, views.Article(s.postPage(r.Context(), post, comments, form)))
 		}
 		done := func() {
 			if fragment {

@@ -68,6 +68,7 @@ func (s *Server) unmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
+			setRoute(r, pattern)
 			if _, cached := h.(*cachedHandler); cached {
 				mux.ServeHTTP(w, r)
 			} else {

@@ -1,13 +1,16 @@
 package web
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/feeds"
 
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/store"
 )
 
@@ -41,6 +44,17 @@ func (s *Server) feed(r *http.Request) (*feeds.Feed, error) {
 			Content:     p.HTML,
 			Created:     *p.PublishedAt,
 			Updated:     p.UpdatedAt,
+		}
+		if name := cmp.Or(p.Cover, media.FirstName(p.Body)); name != "" {
+			if n, ok := media.ParseName(name); ok {
+				// RSS wants the length; 0 is the usual "unknown" when the
+				// record is gone.
+				length := "0"
+				if m, err := s.store.MediaByName(r.Context(), name); err == nil {
+					length = strconv.FormatInt(m.Bytes, 10)
+				}
+				item.Enclosure = &feeds.Enclosure{Url: base + media.URLPrefix + name, Length: length, Type: media.ContentType(n.Ext)}
+			}
 		}
 		if p.Author != nil {
 			item.Author = &feeds.Author{Name: p.Author.Name}

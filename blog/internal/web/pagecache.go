@@ -87,9 +87,11 @@ func (h *cachedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key += "#fragment"
 	}
 	if p, ok := s.pages.Get(key); ok {
+		s.metrics.CacheHit("pages")
 		s.servePage(w, r, p)
 		return
 	}
+	s.metrics.CacheMiss("pages")
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	info := &pageInfo{}

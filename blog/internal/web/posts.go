@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
@@ -169,14 +171,16 @@ func (s *Server) handlePost() http.Handler {
 		if r.URL.Query().Get("comment") == "pending" {
 			form.Notice = commentPending
 		}
-		s.write(w, r, http.StatusOK, views.Article(s.postPage(post, comments, form)))
+		s.write(w, r, http.StatusOK, views.Article(s.postPage(r.Context(), post, comments, form)))
 	})
 }
 
 // postPage is the view model of a post page.
-func (s *Server) postPage(post store.Post, comments []store.Comment, form views.CommentForm) views.PostPage {
+// Its picture when shared is the cover, or else the first picture of the
+// post's own media.
+func (s *Server) postPage(ctx context.Context, post store.Post, comments []store.Comment, form views.CommentForm) views.PostPage {
 	site := s.site()
-	return views.PostPage{
+	vm := views.PostPage{
 		Site: site,
 		Meta: views.Meta{
 			Title: post.Title, Description: post.Excerpt, Path: "/posts/" + post.Slug, Type: "article",
@@ -185,5 +189,14 @@ func (s *Server) postPage(post store.Post, comments []store.Comment, form views.
 		Post:     post,
 		Comments: comments,
 		Form:     form,
+		Cover:    s.picture(ctx, post.Cover),
 	}
+	vm.Meta.Image = vm.Cover
+	if vm.Meta.Image == nil {
+		vm.Meta.Image = s.picture(ctx, media.FirstName(post.Body))
+	}
+	if vm.Meta.Image != nil {
+		vm.Meta.JSONLD.(map[string]any)["image"] = vm.Meta.Image.URL
+	}
+	return vm
 }

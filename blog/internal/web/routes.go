@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /static/{file}", s.assets)
+	mux.Handle("GET /media/{file}", s.handleMediaFile())
 
 	// Authors.
 	mux.Handle("GET /login", s.handleLoginForm())
@@ -35,6 +36,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/posts/{id}/delete", author(s.handleConfirmDelete()))
 	mux.Handle("POST /admin/posts/{id}/delete", author(s.handleDeletePost()))
 	mux.Handle("POST /admin/preview", author(s.handlePreview()))
+	mux.Handle("GET /admin/media", author(s.handleMediaLibrary()))
+	mux.Handle("POST /admin/media", author(s.handleUpload()))
+	mux.Handle("POST /admin/media/{id}/delete", author(s.handleDeleteMedia()))
 	mux.Handle("GET /admin/comments", author(s.handleModeration()))
 	mux.Handle("POST /admin/comments/{id}/approve", author(s.handleModerate("approved", s.store.ApproveComment)))
 	mux.Handle("POST /admin/comments/{id}/delete", author(s.handleModerate("deleted", s.store.DeleteComment)))

@@ -16,6 +16,8 @@ import (
 
 	"github.com/blogstack/blogstack/blog/internal/cache"
 	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/media"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/views"
 )
@@ -64,6 +66,12 @@ type Store interface {
 	OnChange(fn func())
 	// Clock is the time as the store sees it (tests move it).
 	Clock() time.Time
+
+	SaveMedia(ctx context.Context, m store.Media) (store.Media, error)
+	MediaPage(ctx context.Context, owner int64, limit, offset int) ([]store.Media, map[int64][]store.MediaUse, int, error)
+	MediaByID(ctx context.Context, id, owner int64) (store.Media, error)
+	MediaByName(ctx context.Context, name string) (store.Media, error)
+	DeleteMedia(ctx context.Context, id, owner int64) (store.Media, bool, error)
 }
 
 // Server holds the handlers' dependencies and the readiness state.
@@ -72,6 +80,7 @@ type Server struct {
 	store    Store
 	log      *slog.Logger
 	assets   *Assets
+	metrics  *metrics.Metrics
 	draining atomic.Bool
 	handler  http.Handler
 	condMux  http.Handler // the route table behind conditionalGet, for uncached routes
@@ -81,6 +90,9 @@ type Server struct {
 	archMu    sync.Mutex
 	tokenSlot string    // stands for the comment token in cached post pages
 	macs      sync.Pool // of HMAC-SHA256 states keyed with the secret, for comment tokens
+
+	media    *media.Bucket
+	csp      string
 
 	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
 	loginAccounts *limiter // failed sign-ins per account
@@ -92,16 +104,21 @@ type Server struct {
 	CommentMinFill time.Duration
 }
 
-// NewServer builds the blog's HTTP handler.
-func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets) *Server {
+// NewServer builds the blog's HTTP handler. Every request is counted in m,
+// which the server never serves itself (see metrics.Metrics.Handler).
+func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m *metrics.Metrics, opts ...Option) *Server {
 	s := &Server{
-		cfg: cfg, store: st, log: log, assets: assets,
+		cfg: cfg, store: st, log: log, assets: assets, metrics: m,
 		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
 		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
 		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
 		previews:      newPreviewGate(),
 
 		CommentMinFill: 3 * time.Second,
+		csp:            contentSecurityPolicy(cfg.ImgSrc),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.macs.New = func() any { return hmac.New(sha256.New, cfg.SecretKey) }
 	s.pages = cache.New[*page](cfg.CacheBytes, st.Clock)
@@ -147,6 +164,9 @@ func (s *Server) site() views.Site {
 	}
 	if js := s.assets.URL("htmx.min.js"); js != "" {
 		site.Scripts = []string{js}
+		if ed := s.assets.URL("editor.js"); ed != "" {
+			site.Scripts = append(site.Scripts, ed)
+		}
 		site.HTMXConfig = htmxConfig
 	}
 	return site

@@ -17,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/blogstack/blogstack/blog/internal/config"
+	"github.com/blogstack/blogstack/blog/internal/metrics"
 	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
 	"github.com/blogstack/blogstack/blog/internal/web"
@@ -27,12 +28,14 @@ const published = 23
 
 // fixture is a running blog over a real database with known content.
 type fixture struct {
-	t      testing.TB
-	srv    *httptest.Server
-	web    *web.Server
-	store  *store.Store
-	client *http.Client
-	logs   *syncBuffer // what the server logged, for security-event checks
+	t   testing.TB
+	srv *httptest.Server
+	web *web.Server
+	// metrics is what the server counts into; never served by web.
+	metrics *metrics.Metrics
+	store   *store.Store
+	client  *http.Client
+	logs    *syncBuffer // what the server logged, for security-event checks
 }
 
 // syncBuffer is a log destination that handlers write to concurrently.
@@ -65,7 +68,12 @@ func newFixture(t *testing.T, db storetest.DB, env map[string]string) *fixture {
 func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	t.Helper()
 	st := db.MustOpen(t)
-	cfg, err := config.Load(func(k string) string { return env[k] }, false)
+	cfg, err := config.Load(func(k string) string {
+		if k == "BLOG_DATA_DIR" && env[k] == "" {
+			return t.TempDir() // the default media folder is in it
+		}
+		return env[k]
+	}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +83,13 @@ func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	w := web.NewServer(cfg, st, log, assets)
+	m := metrics.New(metrics.Build{Version: "v-test", Commit: "abc123"}, st.DB())
+	bucket := openMedia(t, cfg.MediaURL)
+	w := web.NewServer(cfg, st, log, assets, m, web.WithMedia(bucket))
 	w.CommentMinFill = 0 // tests send forms at once; TestCommentTokens sets it
 	srv := httptest.NewServer(w)
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, srv: srv, web: w, store: st, logs: logs, client: &http.Client{
+	f := &fixture{t: t, srv: srv, web: w, metrics: m, store: st, logs: logs, client: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	return f
