@@ -91,8 +91,8 @@ type Server struct {
 	tokenSlot string    // stands for the comment token in cached post pages
 	macs      sync.Pool // of HMAC-SHA256 states keyed with the secret, for comment tokens
 
-	media    *media.Bucket
-	csp      string
+	media *media.Bucket
+	csp   string
 
 	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
 	loginAccounts *limiter // failed sign-ins per account
