@@ -56,6 +56,7 @@ func (s *Store) SaveMedia(ctx context.Context, m Media) (Media, error) {
 	if err != nil {
 		return Media{}, fmt.Errorf("save media: %w", err)
 	}
+	s.announce(ctx) // a picture's alt text shows on the posts that use it
 	return m, nil
 }
 
@@ -138,6 +139,7 @@ func (s *Store) DeleteMedia(ctx context.Context, id, owner int64) (m Media, orph
 	if err != nil {
 		return Media{}, false, fmt.Errorf("delete media: %w", err)
 	}
+	s.announce(ctx) // feeds name its size
 	return m, orphaned, nil
 }
 

@@ -24,7 +24,8 @@ type PostFilter struct {
 	// State, when set, keeps only posts in that state (implies Drafts for
 	// StateDraft and StateScheduled).
 	State string
-	// WithHTML loads the posts' rendered HTML too (feeds carry it).
+	// WithHTML loads the posts' rendered HTML and markdown too (feeds
+	// carry them).
 	WithHTML bool
 }
 
@@ -77,14 +78,14 @@ func (s *Store) Posts(ctx context.Context, f PostFilter) ([]Post, int, error) {
 // listColumns are what a list of posts shows. The markdown and plain text
 // stay in the database: a list page would otherwise fetch whole posts.
 const listColumns = "post.id, post.author_id, post.slug, post.title, post.excerpt, post.reading_minutes, " +
-	"post.status, post.published_at, post.created_at, post.updated_at, post.version"
+	"post.status, post.published_at, post.created_at, post.updated_at, post.version, post.cover"
 
 // PostList returns a page of posts like Posts, without counting them all,
 // in one query. The page's ids are found first (walking the partial index
 // posts_published_list_idx in its order), and only those ten posts are
 // joined to their author and tags, so a deep page costs an index walk, not
-// the tags of every post skipped. Posts carry their HTML only with
-// f.WithHTML (feeds), and never their markdown or plain text.
+// the tags of every post skipped. Posts carry their HTML and markdown only
+// with f.WithHTML (feeds), and never their plain text.
 func (s *Store) PostList(ctx context.Context, f PostFilter) ([]Post, error) {
 	ids, err := s.filterPosts(s.db.NewSelect().Model((*Post)(nil)).Column("id"), f)
 	if err != nil {
@@ -99,7 +100,7 @@ func (s *Store) PostList(ctx context.Context, f PostFilter) ([]Post, error) {
 	ids = ids.OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(f.Offset))
 	columns := listColumns
 	if f.WithHTML {
-		columns += ", post.html"
+		columns += ", post.html, post.body" // feeds find the first picture in the markdown
 	}
 	var posts []Post
 	err = s.db.NewSelect().Model(&posts).ColumnExpr(columns).
