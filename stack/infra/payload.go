@@ -180,7 +180,9 @@ func DeployDocument(files []PayloadFile, timeoutSecs int) (string, error) {
 			},
 		}},
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	// Compact: the files are most of it, and SSM limits the document to
+	// 64 KB (the console shows it indented anyway).
+	b, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
 	}
