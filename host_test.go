@@ -145,10 +145,16 @@ echo "aws $*" >>"$FAKE_DIR/calls.log"
 case " $* " in
   *"/db-password "*) echo Pw0123456789abcdefXYZ ;;
   *"/secret-key "*) echo sk-0123456789 ;;
-  *" configure export-credentials --format process "*)
+  *" sts assume-role "*)
+    # The real CLI applies --query to the AssumeRole response; the fake
+    # knows one query, the one that gives the process format.
     n=$(($(cat "$FAKE_DIR/credentials-served" 2>/dev/null || echo 0) + 1))
     echo "$n" >"$FAKE_DIR/credentials-served"
-    printf '{"Version": 1, "AccessKeyId": "ASIAHOST%d", "SecretAccessKey": "x", "SessionToken": "y", "Expiration": "2026-01-01T06:00:00+00:00"}\n' "$n" ;;
+    if [[ " $* " == *" --output json --query $FAKE_PROCESS_QUERY "* ]]; then
+      printf '{\n    "Version": 1,\n    "AccessKeyId": "ASIAMEDIA%d",\n    "SecretAccessKey": "x",\n    "SessionToken": "y",\n    "Expiration": "2026-01-01T06:00:00+00:00"\n}\n' "$n"
+    else
+      printf '{\n    "Credentials": {\n        "AccessKeyId": "ASIAMEDIA%d",\n        "SecretAccessKey": "x"\n    }\n}\n' "$n"
+    fi ;;
   *" s3 cp "*)
     src=${*: -2:1} dst=${*: -1}
     if [[ $dst == s3://* ]]; then
@@ -228,6 +234,7 @@ func newHost(t *testing.T) *host {
 		"PATH="+bin+":"+os.Getenv("PATH"),
 		"FAKE_DIR="+h.fake,
 		"FAKE_DOWNLOAD="+fakeCompose,
+		"FAKE_PROCESS_QUERY="+processQuery,
 		"BLOG_ROOT="+h.path("opt/blog"),
 		"BLOG_ETC="+h.path("etc/blog"),
 		"BLOG_DATA="+h.path("srv/blog"),
@@ -283,10 +290,17 @@ func (h *host) readyForDeploy() {
 		"BLOG_BACKUP_PREFIX=backups/prod/",
 		"BLOG_LOG_GROUP_PREFIX=blog-prod",
 		"BLOG_METRICS_NAMESPACE=blog/prod",
+		"BLOG_MEDIA_ROLE_ARN=" + mediaRole,
 	}, "\n")+"\n")
 }
 
-const bucket = "blog-prod-data-backups-a1b2c3d"
+const (
+	bucket    = "blog-prod-data-backups-a1b2c3d"
+	mediaRole = "arn:aws:iam::123456789012:role/blog-prod-media-role-a1b2c3d"
+	// processQuery turns the AssumeRole response into the format the app
+	// reads (blog/internal/media.FileCredentials); the fake aws answers it.
+	processQuery = "{Version: `1`, AccessKeyId: Credentials.AccessKeyId, SecretAccessKey: Credentials.SecretAccessKey, SessionToken: Credentials.SessionToken, Expiration: Credentials.Expiration}"
+)
 
 func (h *host) write(rel, content string) {
 	h.t.Helper()
@@ -954,9 +968,10 @@ func TestBackupUnits(t *testing.T) {
 	}
 }
 
-// media-credentials writes the host role's credentials for the app,
-// readable by its group only, replacing the file whole; when the role
-// cannot be read it fails and the app keeps the credentials it has.
+// media-credentials assumes the stack's media role for an hour and writes
+// that session's credentials for the app, in the format it reads, readable
+// by its group only, replacing the file whole; when the role cannot be
+// assumed it fails and the app keeps the credentials it has.
 func TestMediaCredentials(t *testing.T) {
 	h := newHost(t)
 	h.readyForDeploy()
@@ -965,23 +980,38 @@ func TestMediaCredentials(t *testing.T) {
 			t.Fatalf("media-credentials: %s", out)
 		}
 		got := h.read("etc/blog/aws/credentials.json")
-		if !strings.Contains(got, fmt.Sprintf(`"AccessKeyId": "ASIAHOST%d"`, want)) {
+		if !strings.Contains(got, fmt.Sprintf(`"AccessKeyId": "ASIAMEDIA%d"`, want)) {
 			t.Errorf("run %d wrote %s", want, got)
 		}
+	}
+	calls := matching(h.calls(), "sts assume-role")
+	session := regexp.MustCompile(`--role-session-name (blog-media-[A-Za-z0-9+=,.@_-]{1,53}) `)
+	if len(calls) != 2 || !strings.Contains(calls[0], "--role-arn "+mediaRole+" ") || !strings.Contains(calls[0], "--duration-seconds 3600 ") ||
+		!session.MatchString(calls[0]) {
+		t.Errorf("assumed the media role as %q; want %s for an hour, session blog-media-<host>", calls, mediaRole)
+	}
+	if len(matching(h.calls(), "export-credentials")) != 0 {
+		t.Error("the host role's own credentials were handed out")
 	}
 	st, err := os.Stat(h.path("etc/blog/aws/credentials.json"))
 	if err != nil || st.Mode().Perm() != 0o640 {
 		t.Errorf("credentials mode %v (%v), want 0640", st.Mode(), err)
 	}
-	if out, ok := h.run("media-credentials", []string{"FAKE_FAIL_AWS=1"}); ok || !strings.Contains(out, "keeps the ones it has") {
-		t.Errorf("aws failed, yet media-credentials: ok=%v %s", ok, out)
-	}
-	if got := h.read("etc/blog/aws/credentials.json"); !strings.Contains(got, "ASIAHOST2") {
-		t.Errorf("a failed refresh replaced the credentials: %s", got)
+	for _, env := range [][]string{{"FAKE_FAIL_AWS=1"}, {"FAKE_PROCESS_QUERY=other"}} {
+		if out, ok := h.run("media-credentials", env); ok || !strings.Contains(out, "media-credentials: ") {
+			t.Errorf("%v: aws gave no credentials, yet media-credentials: ok=%v %s", env, ok, out)
+		}
+		if got := h.read("etc/blog/aws/credentials.json"); !strings.Contains(got, "ASIAMEDIA2") {
+			t.Errorf("%v: a failed refresh replaced the credentials: %s", env, got)
+		}
 	}
 	entries, _ := os.ReadDir(h.path("etc/blog/aws"))
 	if len(entries) != 1 {
 		t.Errorf("left behind: %v", entries)
+	}
+	h.write("etc/blog/stack.env", strings.ReplaceAll(h.read("etc/blog/stack.env"), "BLOG_MEDIA_ROLE_ARN=", "UNSET="))
+	if out, ok := h.run("media-credentials", nil); ok || !strings.Contains(out, "does not set BLOG_MEDIA_ROLE_ARN") {
+		t.Errorf("no role in stack.env, yet media-credentials: ok=%v %s", ok, out)
 	}
 }
 
@@ -991,7 +1021,7 @@ func TestDeployHandsTheAppMediaCredentials(t *testing.T) {
 	h := newHost(t)
 	h.readyForDeploy()
 	h.deployOK("v1")
-	if calls := h.calls(); len(matching(calls, "export-credentials")) != 0 || len(matching(calls, "blog-media-credentials")) != 0 {
+	if calls := h.calls(); len(matching(calls, "assume-role")) != 0 || len(matching(calls, "blog-media-credentials")) != 0 {
 		t.Errorf("media on disk, yet the deploy handled credentials: %v", calls)
 	}
 	if st, err := os.Stat(h.path("etc/blog/aws")); err != nil || !st.IsDir() {
@@ -1003,14 +1033,14 @@ func TestDeployHandsTheAppMediaCredentials(t *testing.T) {
 	h.write("etc/blog/stack.env", h.read("etc/blog/stack.env")+"BLOG_MEDIA_URL='s3://blog-prod-media-files-a1b2c3d?prefix=media/&region=eu-west-1'\n")
 	h.deployOK("v1")
 	calls := h.calls()
-	inOrder(t, calls, "systemctl enable --now blog-media-credentials.timer", "aws configure export-credentials", "--scale app=")
+	inOrder(t, calls, "systemctl enable --now blog-media-credentials.timer", "aws sts assume-role --role-arn "+mediaRole, "--scale app=")
 	for _, unit := range []string{"blog-media-credentials.service", "blog-media-credentials.timer"} {
 		want, _ := os.ReadFile(filepath.Join("host", unit))
 		if got := h.read("etc/systemd/system/" + unit); got != string(want) {
 			t.Errorf("installed %s differs from host/%s", unit, unit)
 		}
 	}
-	if !strings.Contains(h.read("etc/blog/aws/credentials.json"), "ASIAHOST1") {
+	if !strings.Contains(h.read("etc/blog/aws/credentials.json"), "ASIAMEDIA1") {
 		t.Error("no credentials for the app")
 	}
 }

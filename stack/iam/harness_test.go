@@ -90,8 +90,9 @@ func loadPolicy(name string, values map[string]string) (string, map[string]any, 
 	return text, doc, nil
 }
 
-// hostPolicies are the host role's policies the program writes, as prod and
-// as pr-12 would get them.
+// hostPolicies are the policies the program writes for a stack's roles, as
+// prod and pr-12 would get them: the host role's ("host-<stack>") and the
+// media role's ("media-<stack>").
 func hostPolicies() map[string]infra.PolicyDocument {
 	out := map[string]infra.PolicyDocument{}
 	for _, stack := range []string{"prod", "pr-12"} {
@@ -102,8 +103,9 @@ func hostPolicies() map[string]infra.PolicyDocument {
 			ParameterPrefix: "/blog/" + stack, DocumentName: infra.DocumentName(prefix),
 			BucketArn:      "arn:aws:s3:::" + prefix + "-data-backups-1a2b3c4",
 			LogGroupPrefix: prefix, MetricsNamespace: infra.MetricsNamespace(stack),
-			MediaBucketArn: "arn:aws:s3:::" + prefix + "-media-files-1a2b3c4",
+			MediaRoleArn: "arn:aws:iam::" + account + ":role/" + prefix + "-media-role-1a2b3c4",
 		})
+		out["media-"+stack] = infra.MediaPolicy("arn:aws:s3:::" + prefix + "-media-files-1a2b3c4")
 	}
 	return out
 }

@@ -127,7 +127,7 @@ func checkRequests() (checkInput, error) {
 	if err != nil {
 		return checkInput{}, err
 	}
-	in := checkInput{Account: account, Policies: all, Audit: append(permissionFiles(), "host-prod", "host-pr-12", "bad")}
+	in := checkInput{Account: account, Policies: all, Audit: append(permissionFiles(), "host-prod", "host-pr-12", "media-prod", "media-pr-12", "bad")}
 	in.Coverage = append(coverage(types, "prod", "deploy", deployPolicies, nil), coverage(types, "pr-12", "preview", previewPolicies, previewLacks)...)
 	// A pull request's pulumi preview of prod runs prod's function calls
 	// with the preview role.
@@ -394,6 +394,11 @@ var previewCases = []sim{
 	{"terminate a pr instance", true, "ec2:TerminateInstances", arn("ec2", prInstance), tagged("pr-12")},
 	{"create a pr role under the boundary", true, "iam:CreateRole", arn("iam", "role/blog-pr-12-host-role-1"), requestTagged("pr-12", map[string]any{"iam:PermissionsBoundary": boundary})},
 	{"write a pr role's policy under the boundary", true, "iam:PutRolePolicy", arn("iam", "role/blog-pr-12-host-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"create a pr media role under the boundary", true, "iam:CreateRole", arn("iam", "role/blog-pr-12-media-role-1"), requestTagged("pr-12", map[string]any{"iam:PermissionsBoundary": boundary})},
+	{"write a pr media role's policy under the boundary", true, "iam:PutRolePolicy", arn("iam", "role/blog-pr-12-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"trust a pr host with a pr media role", true, "iam:UpdateAssumeRolePolicy", arn("iam", "role/blog-pr-12-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"tag a pr media role", true, "iam:TagRole", arn("iam", "role/blog-pr-12-media-role-1"), requestTagged("pr-12", nil)},
+	{"delete a pr media role", true, "iam:DeleteRole", arn("iam", "role/blog-pr-12-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
 	{"deploy to a pr instance", true, "ssm:CreateAssociation", arn("ec2", prInstance), tagged("pr-12")},
 	{"read prod's state", true, "s3:GetObject", arn("s3", stateKey+"stacks/blogstack/prod.json"), nil},
 	{"write a pr stack's state", true, "s3:PutObject", arn("s3", stateKey+"stacks/blogstack/pr-12.json"), nil},
@@ -454,6 +459,13 @@ var previewCases = []sim{
 
 	// It changes no role or policy outside pr-*, and none without the boundary.
 	{"write prod's host role policy", false, "iam:PutRolePolicy", arn("iam", "role/blog-prod-host-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"create prod's media role", false, "iam:CreateRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("prod", map[string]any{"iam:PermissionsBoundary": boundary})},
+	{"create prod's media role tagged as a pr", false, "iam:CreateRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("pr-12", map[string]any{"iam:PermissionsBoundary": boundary})},
+	{"write prod's media role policy", false, "iam:PutRolePolicy", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"trust a pr host with prod's media role", false, "iam:UpdateAssumeRolePolicy", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"delete prod's media role", false, "iam:DeleteRole", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"retag prod's media role", false, "iam:TagRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("pr-12", nil)},
+	{"drop prod's media role's boundary", false, "iam:DeleteRolePermissionsBoundary", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
 	{"write its own policy", false, "iam:PutRolePolicy", arn("iam", "role/blogstack-preview"), nil},
 	{"attach a policy to itself", false, "iam:AttachRolePolicy", arn("iam", "role/blogstack-preview"), map[string]any{"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}},
 	{"trust someone else with the deploy role", false, "iam:UpdateAssumeRolePolicy", arn("iam", "role/blogstack-deploy"), nil},
@@ -486,6 +498,12 @@ var deployCases = []sim{
 	{"shorten a backup's retention", false, "s3:PutObjectRetention", arn("s3", prodBackups+"/backups/prod/20260102T021733Z.dump"), nil},
 	{"write its own policy", false, "iam:PutRolePolicy", arn("iam", "role/blogstack-deploy"), nil},
 	{"write the preview role's policy", false, "iam:PutRolePolicy", arn("iam", "role/blogstack-preview"), nil},
+	{"create prod's media role under the boundary", true, "iam:CreateRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("prod", map[string]any{"iam:PermissionsBoundary": boundary})},
+	{"write prod's media role policy under the boundary", true, "iam:PutRolePolicy", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"tag prod's media role", true, "iam:TagRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("prod", nil)},
+	{"delete prod's media role", true, "iam:DeleteRole", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
+	{"create prod's media role without the boundary", false, "iam:CreateRole", arn("iam", "role/blog-prod-media-role-1"), requestTagged("prod", nil)},
+	{"create a pr media role", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-media-role-1"), requestTagged("pr-12", map[string]any{"iam:PermissionsBoundary": boundary})},
 	{"create a role without the boundary", false, "iam:CreateRole", arn("iam", "role/blog-prod-host-role-1"), requestTagged("prod", nil)},
 	{"drop a role's boundary", false, "iam:DeleteRolePermissionsBoundary", arn("iam", "role/blog-prod-host-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
 	{"attach administrator", false, "iam:AttachRolePolicy", arn("iam", "role/blog-prod-host-role-1"), map[string]any{"iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}},
@@ -499,38 +517,67 @@ var deployCases = []sim{
 	{"create prod's snapshot policy", true, "dlm:CreateLifecyclePolicy", "*", requestTagged("prod", nil)},
 }
 
-// hostCases: the boundary holds whatever a host role's inline policy says.
+// hostCases: the boundary holds whatever a host role's or a media role's
+// inline policy says. The principal is the stack's host role, or its media
+// role for a policy named media-* and for role "media".
 type hostCase struct {
 	sim
 	stack, policy string
+	role          string
+}
+
+// principalRole is the role of the stack a case runs as: "host" or "media".
+func (c hostCase) principalRole() string {
+	if c.role != "" {
+		return c.role
+	}
+	if strings.HasPrefix(c.policy, "media-") {
+		return "media"
+	}
+	return "host"
 }
 
 var hostCases = []hostCase{
-	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod"},
-	{sim{"prod's host writes a backup", true, "s3:PutObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "host-prod"},
-	{sim{"prod's host stores a picture", true, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
-	{sim{"prod's host serves a picture", true, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
-	{sim{"prod's host deletes a picture", true, "s3:DeleteObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
-	{sim{"prod's host deletes a picture's old version", false, "s3:DeleteObjectVersion", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod"},
-	{sim{"prod's host changes the media bucket's policy", false, "s3:PutBucketPolicy", arn("s3", prodMedia), nil}, "prod", "host-prod"},
-	{sim{"prod's host allowed anything deletes a backup as media", false, "s3:DeleteObject", arn("s3", prodBackups+"/media/x"), nil}, "prod", "anything"},
-	{sim{"a pr host allowed anything reads prod's media", false, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "pr-12", "anything"},
-	{sim{"prod's host pulls a release", true, "ecr:BatchGetImage", arn("ecr", "repository/blog"), nil}, "prod", "host-prod"},
-	{sim{"a pr host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/pr-12/db-password"), nil}, "pr-12", "host-pr-12"},
-	{sim{"a pr host allowed anything reads prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything reads prod's backups", false, "s3:GetObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything writes prod's document", false, "ssm:UpdateDocument", arn("ssm", "document/blog-prod-deploy"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything deletes prod's snapshots", false, "ec2:DeleteSnapshot", "arn:aws:ec2:" + region + "::snapshot/snap-0aaaaaaaaaaaaaaaa", tagged("prod")}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything runs commands", false, "ssm:SendCommand", arn("ec2", prodInstance), tagged("prod")}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything creates roles", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-x"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything pushes images", false, "ecr:PutImage", arn("ecr", "repository/blog"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything writes prod's logs", false, "logs:PutLogEvents", arn("logs", "log-group:blog-prod-app:log-stream:x"), nil}, "pr-12", "anything"},
-	{sim{"a pr host allowed anything writes prod's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "blog/prod"}}, "pr-12", "anything"},
-	{sim{"a host allowed anything writes AWS's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "AWS/EC2"}}, "prod", "anything"},
-	{sim{"a host allowed anything deletes its log group", false, "logs:DeleteLogGroup", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
-	{sim{"a host allowed anything shortens its logs' retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything"},
-	{sim{"a DLM role snapshots its own stack's volume", true, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0bbbbbbbbbbbbbbbb"), tagged("prod")}, "prod", "anything"},
-	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything"},
+	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod", ""},
+	{sim{"prod's host writes a backup", true, "s3:PutObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "host-prod", ""},
+	// The media are the media role's: the app holds its credentials, which
+	// only its own stack's host may get.
+	{sim{"prod's media role stores a picture", true, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role serves a picture", true, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role deletes a picture", true, "s3:DeleteObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role deletes a picture's old version", false, "s3:DeleteObjectVersion", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role changes the media bucket's policy", false, "s3:PutBucketPolicy", arn("s3", prodMedia), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role reads a backup", false, "s3:GetObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role reads prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role assumes itself", false, "sts:AssumeRole", arn("iam", "role/blog-prod-media-role-1a2b3c4"), nil}, "prod", "media-prod", ""},
+	{sim{"prod's media role allowed anything assumes itself", false, "sts:AssumeRole", arn("iam", "role/blog-prod-media-role-1a2b3c4"), nil}, "prod", "anything", "media"},
+	{sim{"prod's media role allowed anything deletes a backup as media", false, "s3:DeleteObject", arn("s3", prodBackups+"/media/x"), nil}, "prod", "anything", "media"},
+	{sim{"a pr media role allowed anything reads prod's media", false, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "pr-12", "anything", "media"},
+	{sim{"prod's host stores a picture itself", false, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod", ""},
+	{sim{"prod's host serves a picture itself", false, "s3:GetObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "host-prod", ""},
+	{sim{"prod's host allowed anything deletes a picture itself", false, "s3:DeleteObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "anything", ""},
+	{sim{"prod's host assumes its media role", true, "sts:AssumeRole", arn("iam", "role/blog-prod-media-role-1a2b3c4"), nil}, "prod", "host-prod", ""},
+	{sim{"prod's host assumes pr-12's media role", false, "sts:AssumeRole", arn("iam", "role/blog-pr-12-media-role-1a2b3c4"), nil}, "prod", "host-prod", ""},
+	{sim{"a pr host allowed anything assumes prod's media role", false, "sts:AssumeRole", arn("iam", "role/blog-prod-media-role-1a2b3c4"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr-1 host allowed anything assumes pr-12's media role", false, "sts:AssumeRole", arn("iam", "role/blog-pr-12-media-role-1a2b3c4"), nil}, "pr-1", "anything", ""},
+	{sim{"a host allowed anything assumes the deploy role", false, "sts:AssumeRole", arn("iam", "role/blogstack-deploy"), nil}, "prod", "anything", ""},
+	{sim{"a host allowed anything assumes its own host role", false, "sts:AssumeRole", arn("iam", "role/blog-prod-host-role-1a2b3c4"), nil}, "prod", "anything", ""},
+	{sim{"prod's host pulls a release", true, "ecr:BatchGetImage", arn("ecr", "repository/blog"), nil}, "prod", "host-prod", ""},
+	{sim{"a pr host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/pr-12/db-password"), nil}, "pr-12", "host-pr-12", ""},
+	{sim{"a pr host allowed anything reads prod's secrets", false, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything reads prod's backups", false, "s3:GetObject", arn("s3", prodBackups+"/backups/prod/x.dump"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything writes prod's document", false, "ssm:UpdateDocument", arn("ssm", "document/blog-prod-deploy"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything deletes prod's snapshots", false, "ec2:DeleteSnapshot", "arn:aws:ec2:" + region + "::snapshot/snap-0aaaaaaaaaaaaaaaa", tagged("prod")}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything runs commands", false, "ssm:SendCommand", arn("ec2", prodInstance), tagged("prod")}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything creates roles", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-x"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything pushes images", false, "ecr:PutImage", arn("ecr", "repository/blog"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything writes prod's logs", false, "logs:PutLogEvents", arn("logs", "log-group:blog-prod-app:log-stream:x"), nil}, "pr-12", "anything", ""},
+	{sim{"a pr host allowed anything writes prod's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "blog/prod"}}, "pr-12", "anything", ""},
+	{sim{"a host allowed anything writes AWS's metrics", false, "cloudwatch:PutMetricData", "*", map[string]any{"cloudwatch:namespace": "AWS/EC2"}}, "prod", "anything", ""},
+	{sim{"a host allowed anything deletes its log group", false, "logs:DeleteLogGroup", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything", ""},
+	{sim{"a host allowed anything shortens its logs' retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything", ""},
+	{sim{"a DLM role snapshots its own stack's volume", true, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0bbbbbbbbbbbbbbbb"), tagged("prod")}, "prod", "anything", ""},
+	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything", ""},
 }
 
 // simulations are the requests of previewCases, deployCases and hostCases.
@@ -551,10 +598,12 @@ func simulations() []request {
 		for k, v := range c.context {
 			ctx[k] = v
 		}
+		role := "blog-" + c.stack + "-" + c.principalRole() + "-role-1"
+		ctx["aws:PrincipalArn"] = "arn:aws:iam::" + account + ":role/" + role
 		reqs = append(reqs, request{
 			Name: "host: " + c.name, Policies: []string{c.policy}, Boundary: []string{boundaryPolicy},
 			Action: c.action, Resource: c.resource, Context: ctx,
-			Principal: "arn:aws:sts::" + account + ":assumed-role/blog-" + c.stack + "-host-role-1/i-0123456789abcdef0",
+			Principal: "arn:aws:sts::" + account + ":assumed-role/" + role + "/i-0123456789abcdef0",
 		})
 	}
 	return reqs
@@ -567,8 +616,8 @@ func simulations() []request {
 func allHostCases() []hostCase {
 	cases := append([]hostCase{}, hostCases...)
 	policies := hostPolicies()
-	for _, stack := range []string{"prod", "pr-12"} {
-		name := "host-" + stack
+	for _, name := range []string{"host-prod", "host-pr-12", "media-prod", "media-pr-12"} {
+		_, stack, _ := strings.Cut(name, "-")
 		for _, st := range policies[name].Statement {
 			context := map[string]any{}
 			for _, keys := range st.Condition {
@@ -586,7 +635,7 @@ func allHostCases() []hostCase {
 					if r != "*" {
 						r = strings.ReplaceAll(r, "*", "x")
 					}
-					cases = append(cases, hostCase{sim{fmt.Sprintf("%s may %s on %s", name, action, r), true, action, r, context}, stack, name})
+					cases = append(cases, hostCase{sim{fmt.Sprintf("%s may %s on %s", name, action, r), true, action, r, context}, stack, name, ""})
 				}
 			}
 		}

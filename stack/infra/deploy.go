@@ -34,7 +34,11 @@ type DeployArgs struct {
 	BucketName      pulumi.StringOutput
 	// MediaBucketName is the blog's media bucket (BLOG_MEDIA_URL).
 	MediaBucketName pulumi.StringOutput
-	// Ready must exist before a deploy runs (the data volume's attachment).
+	// MediaRoleArn is the role the app uses the media bucket with
+	// (BLOG_MEDIA_ROLE_ARN).
+	MediaRoleArn pulumi.StringOutput
+	// Ready must exist before a deploy runs (the data volume's attachment,
+	// the roles' policies).
 	Ready []pulumi.Resource
 }
 
@@ -89,10 +93,10 @@ func NewDeploy(ctx *pulumi.Context, name string, cfg Config, args DeployArgs, op
 		BackupPrefix:   BackupKeyPrefix(cfg.Stack),
 		LogGroupPrefix: cfg.Prefix, MetricsNamespace: MetricsNamespace(cfg.Stack),
 	}
-	content := pulumi.All(args.RegistryURL, args.BucketName, args.MediaBucketName).ApplyT(func(v []any) (string, error) {
+	content := pulumi.All(args.RegistryURL, args.BucketName, args.MediaBucketName, args.MediaRoleArn).ApplyT(func(v []any) (string, error) {
 		s := settings
 		s.Registry, s.BackupBucket = v[0].(string), v[1].(string)
-		s.MediaURL = MediaURL(v[2].(string), cfg.Region)
+		s.MediaURL, s.MediaRoleArn = MediaURL(v[2].(string), cfg.Region), v[3].(string)
 		// A copy: the hash below appends to files too, concurrently (this
 		// runs once the outputs resolve), and must not share the slot.
 		return DeployDocument(append(slices.Clip(files), SettingsFile(s)), cfg.DeployTimeoutSecs)

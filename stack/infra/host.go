@@ -20,9 +20,14 @@ type Host struct {
 	PublicIP   pulumi.StringOutput
 	SubnetID   pulumi.StringOutput
 	AmiID      pulumi.StringOutput
-	// Ready is what a deploy must wait for: the volume attached and the
-	// address associated.
+	// RoleArn is the host's role, which the media role trusts.
+	RoleArn pulumi.StringOutput
+	// Ready is what a deploy must wait for: the volume attached, the
+	// address associated and the role's policy (SetPolicy).
 	Ready []pulumi.Resource
+
+	name string
+	role *iam.Role
 }
 
 // HostArgs connect the host to the rest of the stack.
@@ -31,7 +36,6 @@ type HostArgs struct {
 	// AmiID is the image the instance runs (see chooseAMI).
 	AmiID    string
 	VolumeID pulumi.StringOutput
-	Policy   pulumi.StringInput
 	// Replacing says this `pulumi up` replaces the host on purpose (a new
 	// subnet or a new pinned AMI): the new instance must get the current
 	// user-data and the chosen AMI, not the old instance's.
@@ -68,7 +72,7 @@ type IngressRule struct {
 // SSH; operators use SSM Session Manager.
 var Ingress = []IngressRule{{"tcp", 80}, {"tcp", 443}, {"udp", 443}}
 
-// NewHost declares the host.
+// NewHost declares the host; SetPolicy gives its role its policy.
 func NewHost(ctx *pulumi.Context, name string, cfg Config, args HostArgs, opts ...pulumi.ResourceOption) (*Host, error) {
 	h := &Host{}
 	if err := ctx.RegisterComponentResource("blogstack:index:Host", name, h, opts...); err != nil {
@@ -112,12 +116,6 @@ func NewHost(ctx *pulumi.Context, name string, cfg Config, args HostArgs, opts .
 		Tags:                cfg.Tags(name + "-role"),
 	}, parent)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-role-policy", &iam.RolePolicyArgs{
-		Role:   role.Name,
-		Policy: args.Policy,
-	}, parent); err != nil {
 		return nil, err
 	}
 	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{
@@ -207,7 +205,24 @@ func NewHost(ctx *pulumi.Context, name string, cfg Config, args HostArgs, opts .
 	}
 
 	h.InstanceID, h.SubnetID, h.AmiID = instance.ID().ToStringOutput(), instance.SubnetId, instance.Ami
+	h.RoleArn, h.name, h.role = role.Arn, name, role
 	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"instanceId": h.InstanceID, "publicIp": h.PublicIP})
+}
+
+// SetPolicy gives the host's role its only policy (HostPolicy). It is not
+// part of NewHost because the policy names the media role, which trusts the
+// host's role by its ARN: the host's role comes first, then the media role,
+// then this policy.
+func (h *Host) SetPolicy(ctx *pulumi.Context, policy pulumi.StringInput) error {
+	p, err := iam.NewRolePolicy(ctx, h.name+"-role-policy", &iam.RolePolicyArgs{
+		Role:   h.role.Name,
+		Policy: policy,
+	}, pulumi.Parent(h))
+	if err != nil {
+		return err
+	}
+	h.Ready = append(h.Ready, p)
+	return nil
 }
 
 func readHostFile(name string) ([]byte, error) {

@@ -3,29 +3,41 @@ package infra
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // MediaPrefix is where the blog keeps uploads in the media bucket
-// (BLOG_MEDIA_URL's prefix); the host's role may use objects below it only.
+// (BLOG_MEDIA_URL's prefix); the media role may use objects below it only.
 const MediaPrefix = "media/"
 
-// Media is the bucket authors' uploads live in: private, versioned,
-// encrypted, TLS only, and readable and writable only by the host's role.
+// Media is the bucket authors' uploads live in (private, versioned,
+// encrypted, TLS only) and the role the blog's app uses it with: readable
+// and writable only by that role, which only the host's role may assume
+// (host/media-credentials hands its credentials to the app container). So
+// the internet-facing app holds the media's permissions, not the host's.
 // The blog serves every file through its own URLs; nothing is public.
 type Media struct {
 	pulumi.ResourceState
 
 	BucketName pulumi.StringOutput
 	BucketArn  pulumi.StringOutput
+	// RoleArn is the media role's (BLOG_MEDIA_ROLE_ARN on the host).
+	RoleArn pulumi.StringOutput
+	// Ready must exist before the app asks for the role's credentials:
+	// the role's policy.
+	Ready []pulumi.Resource
 }
 
 // MediaArgs name who may use the media.
 type MediaArgs struct {
-	// HostRoleArns matches the host role's ARN (aws:PrincipalArn); only it
-	// may read or write objects. See HostRoleArnPattern.
-	HostRoleArns string
+	// HostRoleArn is the host's role, the only principal the media role
+	// trusts.
+	HostRoleArn pulumi.StringOutput
+	// RoleArns matches the media role's ARN (aws:PrincipalArn) in the bucket
+	// policy; see MediaRoleArnPattern.
+	RoleArns string
 }
 
 // NewMedia declares the media bucket. Deleted or replaced files stay
@@ -48,13 +60,31 @@ func NewMedia(ctx *pulumi.Context, name string, cfg Config, args MediaArgs, opts
 				DaysAfterInitiation: pulumi.Int(1),
 			},
 		},
-		Policy: func(arn string) string { return mediaBucketPolicy(arn, args.HostRoleArns) },
+		Policy: func(arn string) string { return mediaBucketPolicy(arn, args.RoleArns) },
 	}, pulumi.Parent(m))
 	if err != nil {
 		return nil, err
 	}
-	m.BucketName, m.BucketArn = bucket.Bucket, bucket.Arn
-	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"bucketName": m.BucketName})
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Description: pulumi.String("The blog app's media " + cfg.Prefix + ", assumed by its host"),
+		AssumeRolePolicy: args.HostRoleArn.ApplyT(func(arn string) string {
+			return trustPolicy(map[string]any{"AWS": arn})
+		}).(pulumi.StringOutput),
+		PermissionsBoundary: pulumi.String(cfg.PermissionsBoundary),
+		Tags:                cfg.Tags(name + "-role"),
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, err
+	}
+	policy, err := iam.NewRolePolicy(ctx, name+"-role-policy", &iam.RolePolicyArgs{
+		Role:   role.Name,
+		Policy: bucket.Arn.ApplyT(func(arn string) string { return MediaPolicy(arn).JSON() }).(pulumi.StringOutput),
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, err
+	}
+	m.BucketName, m.BucketArn, m.RoleArn, m.Ready = bucket.Bucket, bucket.Arn, role.Arn, []pulumi.Resource{policy}
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"bucketName": m.BucketName, "roleArn": m.RoleArn})
 }
 
 // MediaURL is the blog's BLOG_MEDIA_URL for the media bucket.
@@ -63,18 +93,18 @@ func MediaURL(bucket, region string) string {
 }
 
 // mediaBucketPolicy refuses plain HTTP, and refuses reading or writing
-// objects to every principal but the host's role, whatever their own
+// objects to every principal but the media role, whatever their own
 // policies allow. Deletes and version reads stay with the account's
 // administrators and the pipeline (a preview's bucket is emptied on destroy).
-func mediaBucketPolicy(bucketArn, hostRoleArns string) string {
+func mediaBucketPolicy(bucketArn, roleArns string) string {
 	p := PolicyDocument{}
 	_ = unmarshal(tlsOnlyBucketPolicy(bucketArn), &p)
 	p.Statement = append(p.Statement, Statement{
-		Sid: "OnlyTheHostUsesMedia", Effect: "Deny",
+		Sid: "OnlyTheMediaRoleUsesMedia", Effect: "Deny",
 		Principal: map[string]any{"AWS": "*"},
 		Action:    []string{"s3:GetObject", "s3:PutObject"},
 		Resource:  []string{bucketArn + "/*"},
-		Condition: map[string]map[string]any{"ArnNotLike": {"aws:PrincipalArn": hostRoleArns}},
+		Condition: map[string]map[string]any{"ArnNotLike": {"aws:PrincipalArn": roleArns}},
 	})
 	return p.JSON()
 }

@@ -225,7 +225,7 @@ func TestAlertsEmailProdOnly(t *testing.T) {
 
 func TestHostWritesOnlyItsOwnLogsAndMetrics(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
-		host := statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string))
+		host := statements(t, named(t, rs, "aws:iam/rolePolicy:RolePolicy", "-host-role-policy").Inputs["policy"].(string))
 		var logs, metrics []infra.Statement
 		for _, s := range host {
 			for _, a := range s.Action {

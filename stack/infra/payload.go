@@ -50,7 +50,9 @@ type StackSettings struct {
 	LogGroupPrefix, MetricsNamespace string
 	// MediaURL is the blog's BLOG_MEDIA_URL: the media bucket (MediaURL).
 	MediaURL string
-	Preview  bool
+	// MediaRoleArn is the role host/media-credentials assumes for the app.
+	MediaRoleArn string
+	Preview      bool
 }
 
 // BackupKeyPrefix is where a stack's database dumps go in its bucket,
@@ -75,6 +77,7 @@ func (s StackSettings) env() string {
 		"BLOG_LOG_GROUP_PREFIX=" + s.LogGroupPrefix,
 		"BLOG_METRICS_NAMESPACE=" + s.MetricsNamespace,
 		"BLOG_MEDIA_URL=" + s.MediaURL,
+		"BLOG_MEDIA_ROLE_ARN=" + s.MediaRoleArn,
 	}
 	for i, l := range lines[1:] {
 		lines[i+1] = shellAssign(l)

@@ -32,9 +32,14 @@ func (p PolicyDocument) JSON() string {
 }
 
 func assumeRolePolicy(service string) string {
+	return trustPolicy(map[string]any{"Service": service})
+}
+
+// trustPolicy lets principal (and no one else) assume a role.
+func trustPolicy(principal map[string]any) string {
 	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
 		Effect:    "Allow",
-		Principal: map[string]any{"Service": service},
+		Principal: principal,
 		Action:    []string{"sts:AssumeRole"},
 	}}}.JSON()
 }
@@ -75,7 +80,9 @@ type HostPolicyArgs struct {
 	// LogGroupPrefix starts the names of the stack's log groups (see
 	// LogGroupName); MetricsNamespace is the stack's own namespace.
 	LogGroupPrefix, MetricsNamespace string
-	MediaBucketArn                   string
+	// MediaRoleArn is the stack's media role, which the host assumes to
+	// hand the app its media-only credentials (host/media-credentials).
+	MediaRoleArn string
 }
 
 // Bucket prefixes the host may write: database dumps and deploy output.
@@ -88,7 +95,9 @@ const (
 // be managed through SSM, read its own parameters and deploy document,
 // write its backup and deploy-log prefixes, its own log groups (Docker's
 // awslogs driver, the CloudWatch agent, the host scripts) and its own
-// metrics namespace, and keep the blog's media. Nothing else.
+// metrics namespace, and assume the media role for the app. Nothing else:
+// the media themselves are the media role's (MediaPolicy), so the app's
+// credentials never carry the host's own permissions.
 func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
@@ -122,15 +131,9 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 			Action:    []string{"s3:ListBucket"},
 			Resource:  []string{a.BucketArn},
 			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{BackupPrefix + "*"}}}},
-		// What the blog does with uploads: store, serve, delete.
-		{Sid: "KeepMedia", Effect: "Allow",
-			Action:   []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
-			Resource: []string{a.MediaBucketArn + "/" + MediaPrefix + "*"}},
-		// Without it S3 answers 403 instead of 404 for a file that is not
-		// there; the bucket holds nothing but media.
-		{Sid: "ListMedia", Effect: "Allow",
-			Action:   []string{"s3:ListBucket"},
-			Resource: []string{a.MediaBucketArn}},
+		{Sid: "AssumeMediaRole", Effect: "Allow",
+			Action:   []string{"sts:AssumeRole"},
+			Resource: []string{a.MediaRoleArn}},
 	}}
 }
 
@@ -144,10 +147,26 @@ func logArns(arn func(service, resource string) string, prefix, suffix string) [
 	return out
 }
 
-// HostRoleArnPattern matches the ARN of a stack's host role, which Pulumi
-// names <prefix>-host-role-<suffix>.
-func HostRoleArnPattern(partition, account, prefix string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s-host-role-*", partition, account, prefix)
+// MediaPolicy is the media role's only policy: what the blog does with
+// uploads (store, serve, delete) below MediaPrefix of its media bucket, and
+// list the bucket. Nothing else.
+func MediaPolicy(mediaBucketArn string) PolicyDocument {
+	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{
+		{Sid: "KeepMedia", Effect: "Allow",
+			Action:   []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+			Resource: []string{mediaBucketArn + "/" + MediaPrefix + "*"}},
+		// Without it S3 answers 403 instead of 404 for a file that is not
+		// there; the bucket holds nothing but media.
+		{Sid: "ListMedia", Effect: "Allow",
+			Action:   []string{"s3:ListBucket"},
+			Resource: []string{mediaBucketArn}},
+	}}
+}
+
+// MediaRoleArnPattern matches the ARN of a stack's media role, which Pulumi
+// names <prefix>-media-role-<suffix>.
+func MediaRoleArnPattern(partition, account, prefix string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s-media-role-*", partition, account, prefix)
 }
 
 func unmarshal(doc string, v any) error { return json.Unmarshal([]byte(doc), v) }

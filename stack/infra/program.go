@@ -4,6 +4,7 @@ package infra
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,23 +105,28 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	media, err := NewMedia(ctx, p+"-media", cfg, MediaArgs{HostRoleArns: HostRoleArnPattern(partition.Partition, identity.AccountId, p)})
+	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
+		SubnetID: net.SubnetID, VpcID: net.VpcID, AmiID: ami, VolumeID: data.VolumeID,
+		Replacing: replacing,
+	})
 	if err != nil {
 		return nil, err
 	}
-	policy := pulumi.All(registryArn, data.BucketArn, media.BucketArn).ApplyT(func(v []any) string {
+	media, err := NewMedia(ctx, p+"-media", cfg, MediaArgs{
+		HostRoleArn: host.RoleArn, RoleArns: MediaRoleArnPattern(partition.Partition, identity.AccountId, p),
+	})
+	if err != nil {
+		return nil, err
+	}
+	policy := pulumi.All(registryArn, data.BucketArn, media.RoleArn).ApplyT(func(v []any) string {
 		return HostPolicy(HostPolicyArgs{
 			Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
-			RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaBucketArn: v[2].(string),
+			RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaRoleArn: v[2].(string),
 			ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
 			LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
 		}).JSON()
 	}).(pulumi.StringOutput)
-	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
-		SubnetID: net.SubnetID, VpcID: net.VpcID, AmiID: ami, VolumeID: data.VolumeID, Policy: policy,
-		Replacing: replacing,
-	})
-	if err != nil {
+	if err := host.SetPolicy(ctx, policy); err != nil {
 		return nil, err
 	}
 	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
@@ -133,7 +139,9 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	}
 	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
 		Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,
-		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName, MediaBucketName: media.BucketName, Ready: host.Ready,
+		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName,
+		MediaBucketName: media.BucketName, MediaRoleArn: media.RoleArn,
+		Ready: append(slices.Clip(host.Ready), media.Ready...),
 	})
 	if err != nil {
 		return nil, err

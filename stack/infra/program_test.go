@@ -569,8 +569,10 @@ func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 			"BLOG_BACKUP_PREFIX='backups/" + stack + "/'",
 			"BLOG_LOG_GROUP_PREFIX='blog-" + stack + "'",
 			"BLOG_METRICS_NAMESPACE='blog/" + stack + "'",
-			// The blog keeps uploads below the prefix the host's role may use.
+			// The blog keeps uploads below the prefix the media role may use,
+			// with that role's credentials (host/media-credentials).
 			"BLOG_MEDIA_URL='s3://blog-" + stack + "-media-files-a1b2c3d?prefix=media/&region=eu-west-1'",
+			"BLOG_MEDIA_ROLE_ARN='arn:aws:iam::" + account + ":role/blog-" + stack + "-media-role-x'",
 		} {
 			if !strings.Contains(settings, line+"\n") {
 				t.Errorf("stack.env lacks %s:\n%s", line, settings)
@@ -669,12 +671,12 @@ func TestDeployAssociationWaitsForTheTag(t *testing.T) {
 		if !slices.Equal(a.ReplaceOnChanges, []string{"*"}) || !a.DeleteBeforeReplace {
 			t.Errorf("association replaceOnChanges %v deleteBeforeReplace %v", a.ReplaceOnChanges, a.DeleteBeforeReplace)
 		}
-		var waitsForVolume bool
-		for _, d := range a.DependsOn {
-			waitsForVolume = waitsForVolume || strings.Contains(d, "data-attachment")
-		}
-		if !waitsForVolume {
-			t.Errorf("association does not depend on the data volume's attachment: %v", a.DependsOn)
+		// The volume, and the roles' policies: host/deploy hands the app
+		// the media role's credentials before it starts it.
+		for _, want := range []string{"-host-data-attachment", "-host-role-policy", "-media-role-policy"} {
+			if !slices.ContainsFunc(a.DependsOn, func(d string) bool { return strings.HasSuffix(d, want) }) {
+				t.Errorf("association does not depend on *%s: %v", want, a.DependsOn)
+			}
 		}
 	})
 }
@@ -828,7 +830,7 @@ func TestIAMNoWildcardsWhereNarrowerExists(t *testing.T) {
 				}
 			}
 		}
-		host := statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string))
+		host := statements(t, named(t, rs, "aws:iam/rolePolicy:RolePolicy", "-host-role-policy").Inputs["policy"].(string))
 		all := ""
 		for _, s := range host {
 			all += strings.Join(s.Resource, " ") + " "
@@ -1158,10 +1160,10 @@ func TestEmbeddedFilesMatchTheRepository(t *testing.T) {
 
 // The media bucket is private (public access blocked, ACLs off), versioned
 // with old versions kept as long as backups, KMS-encrypted, TLS only, and
-// only the host's role reads or writes its objects: the role may use
+// only the media role reads or writes its objects: the role may use
 // objects below media/ (and list, for 404s), nothing else of the bucket,
 // and the bucket policy refuses object reads and writes to anyone else.
-func TestMediaBucketPrivateAndOnlyForTheHost(t *testing.T) {
+func TestMediaBucketPrivateAndOnlyForTheMediaRole(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
 		pab := named(t, rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "-media")
 		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
@@ -1187,35 +1189,77 @@ func TestMediaBucketPrivateAndOnlyForTheHost(t *testing.T) {
 			t.Errorf("media lifecycle %v: current files must never expire, old versions after %v days", rule, wantDays)
 		}
 		bucketArn := "arn:aws:s3:::blog-" + stack + "-media-files-a1b2c3d"
-		hostRole := "arn:aws:iam::" + account + ":role/blog-" + stack + "-host-role-*"
-		var denyHTTP, onlyHost bool
+		mediaRoles := "arn:aws:iam::" + account + ":role/blog-" + stack + "-media-role-*"
+		var denyHTTP, onlyMediaRole bool
 		for _, s := range statements(t, named(t, rs, "aws:s3/bucketPolicy:BucketPolicy", "-media").Inputs["policy"].(string)) {
 			if s.Effect != "Deny" {
-				t.Errorf("the media bucket policy allows %v: access comes from the host's role policy only", s.Action)
+				t.Errorf("the media bucket policy allows %v: access comes from the media role's policy only", s.Action)
 			}
 			if s.Condition["Bool"]["aws:SecureTransport"] == "false" && slices.Contains(s.Action, "s3:*") {
 				denyHTTP = true
 			}
-			if s.Condition["ArnNotLike"]["aws:PrincipalArn"] == hostRole && slices.Equal(s.Action, []string{"s3:GetObject", "s3:PutObject"}) &&
+			if s.Condition["ArnNotLike"]["aws:PrincipalArn"] == mediaRoles && slices.Equal(s.Action, []string{"s3:GetObject", "s3:PutObject"}) &&
 				slices.Equal(s.Resource, []string{bucketArn + "/*"}) {
-				onlyHost = true
+				onlyMediaRole = true
 			}
 		}
-		if !denyHTTP || !onlyHost {
-			t.Errorf("media bucket policy: TLS only %v, objects only for %s %v", denyHTTP, hostRole, onlyHost)
+		if !denyHTTP || !onlyMediaRole {
+			t.Errorf("media bucket policy: TLS only %v, objects only for %s %v", denyHTTP, mediaRoles, onlyMediaRole)
 		}
-		// What the host's role may do on the media bucket, exactly.
+		// What the media role may do, exactly: the media bucket, nothing else.
 		var grants []string
-		for _, s := range statements(t, one(t, rs, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"].(string)) {
+		for _, s := range statements(t, named(t, rs, "aws:iam/rolePolicy:RolePolicy", "-media-role-policy").Inputs["policy"].(string)) {
+			if s.Effect != "Allow" || s.Condition != nil {
+				t.Errorf("media role policy statement %+v", s)
+			}
 			for _, r := range s.Resource {
-				if strings.HasPrefix(r, bucketArn) {
-					grants = append(grants, strings.Join(s.Action, ",")+" on "+r)
-				}
+				grants = append(grants, strings.Join(s.Action, ",")+" on "+r)
 			}
 		}
 		want := []string{"s3:DeleteObject,s3:GetObject,s3:PutObject on " + bucketArn + "/media/*", "s3:ListBucket on " + bucketArn}
 		if !slices.Equal(grants, want) {
-			t.Errorf("host role on the media bucket:\n got %q\nwant %q", grants, want)
+			t.Errorf("media role:\n got %q\nwant %q", grants, want)
 		}
+	})
+}
+
+// The app's credentials come from the media role, never the host's: the
+// media role is under the boundary and trusts only the host's role; the
+// host's role may touch no media object, only assume the media role; and
+// the host learns the role from stack.env.
+func TestMediaRoleTrustsOnlyTheHost(t *testing.T) {
+	eachStack(t, func(t *testing.T, stack string, rs []res) {
+		hostRoleArn := "arn:aws:iam::" + account + ":role/blog-" + stack + "-host-role-x"
+		mediaRoleArn := "arn:aws:iam::" + account + ":role/blog-" + stack + "-media-role-x"
+		role := named(t, rs, "aws:iam/role:Role", "-media-role")
+		if role.Inputs["permissionsBoundary"] != boundary {
+			t.Errorf("media role boundary %v, want %s", role.Inputs["permissionsBoundary"], boundary)
+		}
+		if get(role.Inputs, "tags", "blog:stack") != stack {
+			t.Errorf("media role tags %v: the boundary reads blog:stack", role.Inputs["tags"])
+		}
+		trust := statements(t, role.Inputs["assumeRolePolicy"].(string))
+		if len(trust) != 1 || trust[0].Effect != "Allow" || !slices.Equal(trust[0].Action, []string{"sts:AssumeRole"}) ||
+			fmt.Sprint(trust[0].Principal) != fmt.Sprint(map[string]any{"AWS": hostRoleArn}) || trust[0].Condition != nil {
+			t.Errorf("media role trusts %+v, want only %s", trust, hostRoleArn)
+		}
+
+		var assume []string
+		for _, s := range statements(t, named(t, rs, "aws:iam/rolePolicy:RolePolicy", "-host-role-policy").Inputs["policy"].(string)) {
+			for _, a := range s.Action {
+				if strings.HasPrefix(a, "sts:") {
+					assume = append(assume, a+" on "+strings.Join(s.Resource, ","))
+				}
+			}
+			for _, r := range s.Resource {
+				if strings.Contains(r, "-media-") && !strings.Contains(r, ":role/") {
+					t.Errorf("host role still has %v on %s", s.Action, r)
+				}
+			}
+		}
+		if want := []string{"sts:AssumeRole on " + mediaRoleArn}; !slices.Equal(assume, want) {
+			t.Errorf("host role may %q, want %q", assume, want)
+		}
+
 	})
 }

@@ -190,8 +190,8 @@ func (m *Bucket) Delete(ctx context.Context, names ...string) error {
 // `aws configure export-credentials --format process`. On the EC2 host the
 // blog's container cannot reach the instance metadata service (hop limit
 // 1, so that no container can take the host's role by itself);
-// host/media-credentials writes the role's current credentials there for
-// the app alone.
+// host/media-credentials writes a session of the stack's media role (media
+// only) there for the app alone.
 type FileCredentials string
 
 // Retrieve reads the file.
