@@ -83,4 +83,17 @@ func TestFirstDeployOnEmptyDataVolume(t *testing.T) {
 	if got := h.read("var/lib/blog/deploys.log"); !strings.Contains(got, " v1 ok\n") {
 		t.Errorf("deploy history:\n%s", got)
 	}
+
+	// The deploy record and the metric the deploy-failed alarm watches,
+	// as the host sends them to CloudWatch.
+	reported := h.read("fake/cloudwatch.log")
+	for _, want := range []string{
+		"--log-group-name blog-test-host --log-stream-name deploys",
+		`\"tag\":\"v1\"`, `\"result\":\"succeeded\"`,
+		"--namespace blog/test --metric-name DeployFailed --value 0 ",
+	} {
+		if !strings.Contains(reported, want) {
+			t.Errorf("CloudWatch got no %s:\n%s", want, reported)
+		}
+	}
 }

@@ -40,7 +40,9 @@ type testHost struct {
 }
 
 // Fakes of the tools beside docker on the host. Fake aws answers SSM with
-// fixed secrets and keeps S3 objects below $FAKE_S3/<bucket>/<key>.
+// fixed secrets, keeps S3 objects below $FAKE_S3/<bucket>/<key>, and writes
+// what the host reports to CloudWatch (log events, metrics) to
+// cloudwatch.log beside them.
 var fakes = map[string]string{
 	"aws": `
 case " $* " in
@@ -58,6 +60,10 @@ case " $* " in
       [[ -f $FAKE_S3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
       cp "$FAKE_S3/${src#s3://}" "$dst"
     fi ;;
+  *" logs create-log-stream "*) ;;
+  *" logs put-log-events "* | *" cloudwatch put-metric-data "*)
+    # What the host reports to CloudWatch, kept for the test to read.
+    echo "$*" >>"$FAKE_S3/../cloudwatch.log" ;;
   *) echo "fake aws: unexpected call: $*" >&2; exit 1 ;;
 esac`,
 	// The ECR credential helper host/deploy configures for the registry:
