@@ -66,8 +66,8 @@ func caddyBinary(t testing.TB) string {
 
 // caddyEnv is the proxy's environment: what compose sets, plus a private
 // admin port and storage so that tests never touch a real Caddy. A test's
-// upstream (a blog on 127.0.0.1) replaces the alias production dials; with
-// none, Caddy dials the alias as in production.
+// upstreams (blogs on 127.0.0.1, space separated) replace the alias
+// production dials; with none, Caddy dials the alias as in production.
 func caddyEnv(t testing.TB, site, upstream, acme string) []string {
 	t.Helper()
 	dir := t.TempDir()
@@ -259,18 +259,13 @@ type caddyServer struct {
 	url string
 }
 
+// startCaddy runs Caddy on the Caddyfile in front of upstream, as the
+// proxy container does, on a free port of 127.0.0.1.
 func startCaddy(t testing.TB, upstream string) *caddyServer {
 	t.Helper()
-	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	return startCaddyWith(t, url, caddyEnv(t, url, upstream, ""))
-}
-
-// startCaddyWith runs Caddy on the Caddyfile for site address url with env,
-// as the proxy container does.
-func startCaddyWith(t testing.TB, url string, env []string) *caddyServer {
-	t.Helper()
 	bin := caddyBinary(t)
-	p := start(t, bin, env, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	p := start(t, bin, caddyEnv(t, url, upstream, ""), "run", "--config", caddyfile, "--adapter", "caddyfile")
 	waitStatus(t, http.DefaultClient, url+"/readyz", http.StatusOK, 20*time.Second, p.done)
 	return &caddyServer{process: p, url: url}
 }

@@ -91,8 +91,7 @@ var broken = []struct {
 // TestBrokenReleaseKeepsTheOldOneServing: each broken release fails its
 // deploy with its own reason while readers read; v1 keeps serving every
 // request, no reader reaches the broken release, and nothing of it is left
-// behind (no container, the alias and the last good tag
-// unchanged).
+// behind (no container; the alias and the last good tag unchanged).
 func TestBrokenReleaseKeepsTheOldOneServing(t *testing.T) {
 	h := newHost(t)
 	h.deploy("v1")
@@ -103,7 +102,7 @@ func TestBrokenReleaseKeepsTheOldOneServing(t *testing.T) {
 			defer func() { h.t = parent }()
 			l := h.startLoad()
 			time.Sleep(time.Second)
-			out := h.deployFails(tc.tag, tc.reason+"")
+			out := h.deployFails(tc.tag, tc.reason)
 			if !strings.Contains(out, "the running release (v1) keeps serving: blog-app-1 was never stopped") {
 				t.Errorf("the deploy does not say v1 keeps serving:\n%s", out)
 			}
