@@ -21,11 +21,8 @@ import (
 // Config is every setting the blog reads from its environment.
 type Config struct {
 	DatabaseURL    string         // postgres://... or empty for SQLite
-	// DatabaseAuth is how the blog proves who it is to PostgreSQL:
-	// "password" (in DATABASE_URL or PGPASSWORD) or "iam" (a fresh RDS IAM
-	// auth token for every new connection, signed for AWSRegion).
-	DatabaseAuth string
-	AWSRegion    string // AWS_REGION; required by DatabaseAuth "iam"
+	DatabaseAuth   string         // password (in DatabaseURL or PGPASSWORD) or iam (an RDS IAM token per connection)
+	AWSRegion      string         // AWS_REGION: the region IAM tokens are signed for
 	DataDir        string         // SQLite file, generated dev secret, uploads
 	Addr           string         // listen address
 	BaseURL        *url.URL       // absolute URLs; https turns on secure cookies and HSTS
