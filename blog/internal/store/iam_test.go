@@ -192,19 +192,27 @@ func serveCheckingPasswords(t *testing.T, ln net.Listener, upstream string, chec
 
 // blog migrate --grant-to: the app's role reads and writes everything the
 // blog does at run time, cannot change the schema, and says so clearly
-// when migrations are pending.
+// when migrations are pending. The migrations run as on RDS: as a role
+// that owns the database and may create roles but is no superuser
+// (RDS's master user), with rds_iam to hand on.
 func TestGrantApp(t *testing.T) {
 	admin := adminDB(t)
 	buf := make([]byte, 4)
 	_, _ = rand.Read(buf)
 	role := "blogtest_app_" + hex.EncodeToString(buf)
+	ownerRole := "blogtest_owner_" + hex.EncodeToString(buf)
 	// Registered before the test database's cleanup, so it runs after it:
-	// the role goes once nothing of it is left in any database.
+	// the roles go once nothing of them is left in any database.
 	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP ROLE IF EXISTS " + role); err != nil {
-			t.Errorf("drop role %s: %v", role, err)
+		for _, r := range []string{role, ownerRole} {
+			if _, err := admin.Exec("DROP ROLE IF EXISTS " + r); err != nil {
+				t.Errorf("drop role %s: %v", r, err)
+			}
 		}
 	})
+	if _, err := admin.Exec("CREATE ROLE " + ownerRole + " LOGIN CREATEROLE"); err != nil {
+		t.Fatal(err)
+	}
 	// RDS's role for IAM sign-in; a local server has none, so the test
 	// makes one when missing, and leaves no trace.
 	var hadIAM bool
@@ -217,8 +225,16 @@ func TestGrantApp(t *testing.T) {
 		}
 		t.Cleanup(func() { _, _ = admin.Exec("DROP ROLE IF EXISTS rds_iam") })
 	}
+	if _, err := admin.Exec("GRANT rds_iam TO " + ownerRole + " WITH ADMIN OPTION"); err != nil {
+		t.Fatal(err)
+	}
 	pg := storetest.Postgres(t)
-	owner := pg.MustOpen(t)
+	u, _ := url.Parse(pg.DatabaseURL)
+	if _, err := admin.Exec("ALTER DATABASE " + strings.TrimPrefix(u.Path, "/") + " OWNER TO " + ownerRole); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(ownerRole)
+	owner := storetest.DB{Name: "postgres", DatabaseURL: u.String()}.MustOpen(t)
 	for i := range 2 { // idempotent: every deploy runs it
 		if err := owner.GrantApp(ctx(), role); err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
@@ -229,7 +245,6 @@ func TestGrantApp(t *testing.T) {
 		t.Errorf("role %s: rds_iam member %v, login %v, %v", role, member, login, err)
 	}
 
-	u, _ := url.Parse(pg.DatabaseURL)
 	u.User = url.User(role)
 	app, err := store.Open(ctx(), u.String(), "", nil)
 	if err != nil {
