@@ -122,7 +122,10 @@ func Open(ctx context.Context, databaseURL, sqlitePath string, password Password
 
 // beforeConnect is the hook that runs before every new PostgreSQL
 // connection, the pool's and the change listener's alike: it sets the
-// connection's password from password, when not nil.
+// connection's password from password, when not nil. An RDS IAM token is
+// good for 15 minutes, but only to sign in: a connection lives on past
+// that (the pool keeps one until idle for 5 minutes, the listener until
+// it drops), and only a new one needs a fresh token.
 func beforeConnect(password PasswordFunc) func(context.Context, *pgx.ConnConfig) error {
 	return func(ctx context.Context, cc *pgx.ConnConfig) error {
 		if password == nil {
