@@ -168,7 +168,7 @@ func TestECSReleaseMigrate(t *testing.T) {
 			calls: []string{"logs get-log-events --region eu-west-1 --log-group-name blog-prod-ecs --log-stream-name migrate/migrate/0f1e2d3c4b5a69788796a5b4c3d2e1f0"},
 		},
 		{
-			name: "never started",
+			name:    "never started",
 			answers: map[string][]string{"ecs-run-task": {`{"tasks": [], "failures": [{"arn": "arn:aws:ecs:eu-west-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"}]}`}},
 			want:    []string{"ECS did not start the migrate task", "RESOURCE:MEMORY"},
 		},
