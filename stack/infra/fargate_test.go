@@ -671,3 +671,44 @@ func TestRDSRunsTheComposeFilesPostgreSQL(t *testing.T) {
 		t.Errorf("compose runs PostgreSQL %s, RDS %s", m[1], infra.PostgresMajor)
 	}
 }
+
+func TestFargateOutputs(t *testing.T) {
+	got := outputs(t, "prod", fargateProdConfig(), &mocks{ami: "ami-1"})
+	want := map[string]string{
+		"url":                   "https://blog.example.com",
+		"registryUrl":           registryURL,
+		"previewRegistryUrl":    previewRegistryURL,
+		"mediaBucket":           "blog-prod-media-files-a1b2c3d",
+		"imageTag":              "3f2a9c1",
+		"deployId":              "9876543210-1",
+		"loadBalancerDns":       "blog-prod-lb-1234567890.eu-west-1.elb.amazonaws.com",
+		"clusterName":           "blog-prod-service-cluster-x",
+		"serviceName":           "blog-prod-service-x",
+		"migrateTaskDefinition": "arn:aws:ecs:eu-west-1:" + account + ":task-definition/blog-prod-migrate:7",
+		"databaseEndpoint":      "blog-prod-db.c0abc.eu-west-1.rds.amazonaws.com:5432",
+		"databaseSecretArn":     dbSecretArn,
+		"taskSecurityGroupId":   "sg-blog-prod-network-task-sg",
+		"taskSubnetIds":         "[subnet-0aaaaaaaa subnet-0bbbbbbbb]",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outputs\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestFargateNamesDistinctPerStack(t *testing.T) {
+	names := map[string]string{}
+	for _, s := range fargateStacks {
+		for _, r := range mustRun(t, s.name, s.config) {
+			if r.Type == "pulumi:pulumi:StackReference" {
+				continue
+			}
+			if !strings.HasPrefix(r.Name, "blog-"+s.name+"-") {
+				t.Errorf("%s: resource %s %q is not named after the stack", s.name, r.Type, r.Name)
+			}
+			if other, ok := names[r.Name]; ok && other != s.name {
+				t.Errorf("%q used by both %s and %s", r.Name, other, s.name)
+			}
+			names[r.Name] = s.name
+		}
+	}
+}
