@@ -17,10 +17,7 @@ import (
 // fargateStacks are prod and pr-12 in fargate mode: prod with a standby
 // database, the preview by its own setting (previews copy prod's config
 // and stay in host mode unless previewMode says otherwise).
-var fargateStacks = []struct {
-	name   string
-	config map[string]string
-}{
+var fargateStacks = []stackCase{
 	{"prod", fargateProdConfig()},
 	{"pr-12", fargatePRConfig()},
 }
@@ -41,9 +38,7 @@ func fargatePRConfig() map[string]string {
 
 // eachFargateStack runs a check against prod and pr-12 in fargate mode.
 func eachFargateStack(t *testing.T, check func(t *testing.T, stack string, rs []res)) {
-	for _, s := range fargateStacks {
-		t.Run(s.name, func(t *testing.T) { check(t, s.name, mustRun(t, s.name, s.config)) })
-	}
+	eachStackOf(t, fargateStacks, check)
 }
 
 // containers is a task definition's container list, decoded.
