@@ -244,9 +244,9 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<-
 }
 
 // sweepSessions deletes expired and idle sessions (and the nonces of
-// expired comment forms) every ten minutes until
-// ctx ends, so that the table holds only live sign-ins even when nobody
-// signs out. Running it on every replica at once is harmless.
+// expired comment forms, and rate-limit windows that have ended) every ten
+// minutes until ctx ends, so that the tables hold only live rows even when
+// nobody signs out. Running it on every replica at once is harmless.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -258,6 +258,9 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		}
 		if _, err := st.DeleteExpiredNonces(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep comment nonces", "err", err)
+		}
+		if _, err := st.DeleteExpiredAttempts(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep rate-limit windows", "err", err)
 		}
 		select {
 		case <-ctx.Done():
