@@ -187,8 +187,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	go sweepSessions(ctx, st, log)
 	// Other instances' writes (and blog import, blog seed) reach this
-	// instance's page cache through the store's change listener.
-	go st.Listen(ctx, log, nil)
+	// instance's page cache through the store's change listener. It keeps
+	// listening while the server drains, which still serves pages and
+	// answers other instances' writes, and stops with it.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	go st.Listen(listenCtx, log, nil)
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {
 		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)
