@@ -238,8 +238,16 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, ready chan<- struc
 
 // listenOnce holds one listening connection until it fails.
 func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
+	cfg, err := pgx.ParseConfig(s.databaseURL)
+	if err != nil {
+		return err
+	}
+	// The pool's hook, so that this connection signs in like the others.
 	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.Connect(connectCtx, s.databaseURL)
+	var conn *pgx.Conn
+	if err = beforeConnect(s.password)(connectCtx, cfg); err == nil {
+		conn, err = pgx.ConnectConfig(connectCtx, cfg)
+	}
 	cancel()
 	if err != nil {
 		return err
@@ -379,6 +387,11 @@ func (s *Store) Archive(ctx context.Context) (Archive, error) {
 // (seed, import): until autovacuum gets to it, the planner would otherwise
 // guess from an empty table and sort instead of using indexes.
 func (s *Store) Analyze(ctx context.Context) error {
+	if s.dialect.name() == "postgres" {
+		if err := s.mayAnalyze(ctx); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
@@ -415,4 +428,29 @@ func Unavailable(err error) bool {
 		return true
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// mayAnalyze fails when ANALYZE would skip some of the blog's tables, as
+// PostgreSQL does with a mere warning for a user that may not maintain
+// them: the app's own role (GrantApp) before PostgreSQL 17, which has no
+// MAINTAIN privilege. A silent skip would leave the planner guessing.
+func (s *Store) mayAnalyze(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return err
+	}
+	maintain := "false"
+	if version >= 170000 {
+		maintain = "has_table_privilege(format('%I.%I', schemaname, tablename), 'MAINTAIN')"
+	}
+	var user, table string
+	err := s.db.QueryRowContext(ctx, `SELECT current_user, tablename FROM pg_tables
+		WHERE schemaname = current_schema() AND NOT pg_has_role(tableowner, 'USAGE') AND NOT `+maintain+` LIMIT 1`).Scan(&user, &table)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("database user %s may not ANALYZE table %s (only its owner may before PostgreSQL 17's MAINTAIN privilege); the data is saved: run ANALYZE as the owner", user, table)
 }
