@@ -11,6 +11,10 @@ import (
 	"testing"
 )
 
+// notPlaceholders are capitalized words policies hold that are values, not
+// placeholders: a DNS record type.
+var notPlaceholders = map[string]bool{"CNAME": true}
+
 // The managed policy size limit, counted without white space.
 const managedPolicyLimit = 6144
 
@@ -21,8 +25,11 @@ func TestPolicyFilesFitAndUseOnlyKnownPlaceholders(t *testing.T) {
 		if doc["Version"] != "2012-10-17" {
 			t.Errorf("%s: Version %v, want 2012-10-17", name, doc["Version"])
 		}
-		if sample, _ := readPolicy(t, name, placeholders); leftover.MatchString(sample) {
-			t.Errorf("%s: %s is not a placeholder the README fills in", name, leftover.FindString(sample))
+		sample, _ := readPolicy(t, name, placeholders)
+		for _, word := range leftover.FindAllString(sample, -1) {
+			if !notPlaceholders[word] {
+				t.Errorf("%s: %s is not a placeholder the README fills in", name, word)
+			}
 		}
 		size := len(strings.Join(strings.Fields(text), ""))
 		if size > managedPolicyLimit {
@@ -188,14 +195,26 @@ var (
 )
 
 // programTypes are the resource types and functions infra.Program uses for
-// prod and for pr-12.
+// prod and for pr-12, in host mode and in fargate mode (either can be any
+// stack's, and a move has both at once).
 func programTypes() (map[string][]string, error) {
 	typesOnce.Do(func() {
 		types = map[string][]string{}
 		for _, stack := range []string{"prod", "pr-12"} {
-			if types[stack], typesErr = declaredTypes(stack); typesErr != nil {
-				return
+			seen := map[string]bool{}
+			for _, mode := range []string{"host", "fargate"} {
+				var list []string
+				if list, typesErr = declaredTypes(stack, mode); typesErr != nil {
+					return
+				}
+				for _, typ := range list {
+					if !seen[typ] {
+						seen[typ] = true
+						types[stack] = append(types[stack], typ)
+					}
+				}
 			}
+			sort.Strings(types[stack])
 		}
 	})
 	return types, typesErr
@@ -240,6 +259,17 @@ func stackValues(stack string) (map[string]string, map[string]any) {
 		"TopicName": prefix + "-alerts", "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
 		"SubscriptionId": "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6",
 		"Id":             zone,
+		// Fargate mode's, as the program and AWS name them.
+		"RouteTableId":     "rtb-0123456789abcdef0",
+		"LoadBalancerName": prefix + "-lb-1a2b3c4", "LoadBalancerId": "50dc6c495c0c9188", "ListenerId": "f2f7dc8efc522ab2",
+		"TargetGroupName": prefix + "-lb-app-1a2b3c4", "TargetGroupId": "73e2d6bc24d8a067",
+		"CertificateId": "12345678-1234-1234-1234-123456789012",
+		"ClusterName":   prefix + "-service-cluster-1a2b3c4", "ServiceName": prefix + "-service-1a2b3c4",
+		"TaskDefinitionFamilyName": prefix + "-app", "TaskDefinitionRevisionNumber": "3",
+		"TaskId": "0123456789abcdef0123456789abcdef", "ResourceId": "0ec9c5a1b2c3d4e5f6a7b8c9d0e1f2a3",
+		"DbInstanceName": prefix + "-db", "ParameterGroupName": prefix + "-db-params-1a2b3c4",
+		"SubnetGroupName": prefix + "-db-subnets-1a2b3c4", "SecretId": "rds!db-0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6-AbCdEf",
+		"LogStreamName": "migrate/migrate/0123456789abcdef0123456789abcdef",
 	}
 	context := map[string]any{
 		"aws:RequestTag/blog:stack":  stack,
@@ -253,6 +283,10 @@ func stackValues(stack string) (map[string]string, map[string]any) {
 		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{record},
 		"route53:ChangeResourceRecordSetsRecordTypes":           []string{"A"},
 		"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
+		"ecs:cluster": "arn:aws:ecs:" + region + ":" + account + ":cluster/" + samples["ClusterName"],
+		"application-autoscaling:service-namespace": "ecs",
+		// RDS tags the secret it keeps the master password in.
+		"aws:ResourceTag/aws:rds:primaryDBInstanceArn": "arn:aws:rds:" + region + ":" + account + ":db:" + prefix + "-db",
 	}
 	return samples, context
 }
@@ -280,11 +314,15 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 		// the program declares them.
 		typeList = append(typeList, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2")
 	}
+	words := strings.NewReplacer("PREFIX", "blog-"+stack, "DOMAIN", strings.Join(context["route53:ChangeResourceRecordSetsNormalizedRecordNames"].([]string), ""),
+		"REGION", region, "app/LB", "app/"+samples["LoadBalancerName"]+"/"+samples["LoadBalancerId"],
+		"CLUSTER", samples["ClusterName"], "SERVICE", samples["ServiceName"])
 	for _, typ := range typeList {
 		if skip[typ] {
 			continue
 		}
 		for _, entry := range providerActions[typ] {
+			entry = words.Replace(entry)
 			if only, rest, ok := strings.Cut(entry, ":"); ok && (only == "prod" || only == "preview") {
 				if only != role {
 					continue
@@ -303,7 +341,7 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 				case strings.Contains(k, ":") && v == "":
 					delete(req.Context, k)
 				case strings.Contains(k, ":"):
-					if k == "aws:TagKeys" {
+					if multiValued[k] {
 						req.Context[k] = strings.Split(v, ",")
 					} else {
 						req.Context[k] = v
@@ -316,6 +354,13 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 		}
 	}
 	return reqs
+}
+
+// multiValued are the condition keys of providerActions entries that hold
+// a list (comma-separated in an entry).
+var multiValued = map[string]bool{
+	"aws:TagKeys": true, "aws:CalledVia": true,
+	"route53:ChangeResourceRecordSetsRecordTypes": true, "route53:ChangeResourceRecordSetsNormalizedRecordNames": true,
 }
 
 func copyMap(m map[string]string) map[string]string {
