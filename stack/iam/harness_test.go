@@ -38,6 +38,9 @@ var placeholders = map[string]string{
 	"PREVIEW_ZONE":           "previews.example.com",
 }
 
+// databaseSecret is a secret RDS keeps a master password in (its own name).
+const databaseSecret = "arn:aws:secretsmanager:" + region + ":" + account + ":secret:rds!db-0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6-AbCdEf"
+
 // longest are the longest values a placeholder can take, for the size limits.
 var longest = map[string]string{
 	"ACCOUNT_ID":             "123456789012",
@@ -91,12 +94,18 @@ func loadPolicy(name string, values map[string]string) (string, map[string]any, 
 }
 
 // hostPolicies are the policies the program writes for a stack's roles, as
-// prod and pr-12 would get them: the host role's ("host-<stack>") and the
-// media role's ("media-<stack>").
+// prod and pr-12 would get them: the host role's ("host-<stack>"), the
+// media role's ("media-<stack>"), and in fargate mode ECS's execution
+// role's ("exec-<stack>") and the media role's database grant
+// ("connect-<stack>": the media role is the app tasks' role).
 func hostPolicies() map[string]infra.PolicyDocument {
 	out := map[string]infra.PolicyDocument{}
 	for _, stack := range []string{"prod", "pr-12"} {
 		prefix := "blog-" + stack
+		repository := "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"]
+		out["exec-"+stack] = infra.ExecutionPolicy(repository, "arn:aws:logs:"+region+":"+account+":log-group:"+infra.ServiceLogGroup(prefix),
+			"arn:aws:ssm:"+region+":"+account+":parameter/blog/"+stack+"/secret-key", databaseSecret)
+		out["connect-"+stack] = infra.DBConnectPolicy("arn:aws:rds-db:" + region + ":" + account + ":dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/" + infra.AppDBUser)
 		out["host-"+stack] = infra.HostPolicy(infra.HostPolicyArgs{
 			Partition: "aws", Region: region, Account: account,
 			RepositoryArn:   "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"],

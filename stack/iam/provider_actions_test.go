@@ -255,7 +255,7 @@ var providerActions = map[string][]string{
 		"rds:CreateDBInstance db", "rds:CreateDBInstance pg", "rds:CreateDBInstance subgrp", "rds:AddTagsToResource db",
 		"iam:CreateServiceLinkedRole RoleNameWithPath=aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS iam:AWSServiceName=rds.amazonaws.com",
 		"secretsmanager:CreateSecret aws:CalledVia=rds.amazonaws.com", "secretsmanager:TagResource aws:CalledVia=rds.amazonaws.com",
-		"secretsmanager:GetRandomPassword", "secretsmanager:DescribeSecret", "secretsmanager:RotateSecret aws:CalledVia=rds.amazonaws.com",
+		"secretsmanager:GetRandomPassword", "secretsmanager:DescribeSecret aws:CalledVia=rds.amazonaws.com", "secretsmanager:RotateSecret aws:CalledVia=rds.amazonaws.com",
 		"secretsmanager:UpdateSecret aws:CalledVia=rds.amazonaws.com", "secretsmanager:DeleteSecret aws:CalledVia=rds.amazonaws.com",
 		"rds:DescribeDBInstances", "rds:ListTagsForResource db", "rds:ModifyDBInstance db", "rds:ModifyDBInstance pg",
 		"rds:ModifyDBInstance subgrp", "rds:AddTagsToResource db aws:TagKeys=Name", "rds:RemoveTagsFromResource db aws:TagKeys=Name",
