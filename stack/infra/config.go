@@ -225,26 +225,13 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	}
 	c.Arch = arch
 
-	var ints = []struct {
-		name     string
-		dst      *int
-		def      int
-		min, max int
-	}{
+	if err := parseInts(get, key, []intSetting{
 		{"dataVolumeSize", &c.DataVolumeSize, 20, 1, 16384},
 		{"snapshotRetain", &c.SnapshotRetain, 14, 1, 1000},
 		{"backupExpireDays", &c.BackupExpireDays, 35, 1, 3650},
 		{"deployTimeout", &c.DeployTimeoutSecs, 900, 60, 3600},
-	}
-	for _, s := range ints {
-		*s.dst = s.def
-		if v := get(s.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < s.min || n > s.max {
-				return c, fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
-			}
-			*s.dst = n
-		}
+	}); err != nil {
+		return c, err
 	}
 	if c.Preview {
 		// Previews are throwaway: a week of backups (and no snapshots).
@@ -329,12 +316,7 @@ func parseFargate(c *Config, get Settings, key func(string) string) error {
 	if !dbInstanceClass.MatchString(f.DBInstanceClass) {
 		return fmt.Errorf("config %s: %q is not an RDS instance class (e.g. db.t4g.micro, db.m7g.large)", key("dbInstanceClass"), f.DBInstanceClass)
 	}
-	ints := []struct {
-		name     string
-		dst      *int
-		def      int
-		min, max int
-	}{
+	if err := parseInts(get, key, []intSetting{
 		{"dbStorage", &f.DBStorageGB, 20, 20, 16384},
 		{"dbMaxStorage", &f.DBMaxStorageGB, 100, 20, 65536},
 		{"dbBackupDays", &f.BackupDays, 14, 1, 35},
@@ -342,16 +324,8 @@ func parseFargate(c *Config, get Settings, key func(string) string) error {
 		{"maxTasks", &f.MaxTasks, 4, 2, 100},
 		{"taskCpu", &f.TaskCPU, 256, 256, 4096},
 		{"taskMemory", &f.TaskMemory, 512, 512, 30720},
-	}
-	for _, s := range ints {
-		*s.dst = s.def
-		if v := get(s.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < s.min || n > s.max {
-				return fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
-			}
-			*s.dst = n
-		}
+	}); err != nil {
+		return err
 	}
 	if f.DBMaxStorageGB < f.DBStorageGB {
 		return fmt.Errorf("config %s: %d is below %s (%d)", key("dbMaxStorage"), f.DBMaxStorageGB, key("dbStorage"), f.DBStorageGB)
@@ -407,6 +381,30 @@ func architecture(t string) (string, error) {
 		return "arm64", nil
 	}
 	return "x86_64", nil
+}
+
+// intSetting is a whole-number setting: its key, where it goes, its
+// default and its bounds.
+type intSetting struct {
+	name     string
+	dst      *int
+	def      int
+	min, max int
+}
+
+// parseInts reads whole-number settings, each its default when unset.
+func parseInts(get Settings, key func(string) string, settings []intSetting) error {
+	for _, s := range settings {
+		*s.dst = s.def
+		if v := get(s.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < s.min || n > s.max {
+				return fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
+			}
+			*s.dst = n
+		}
+	}
+	return nil
 }
 
 // atoi is strconv.Atoi for strings a pattern has already made digits.

@@ -230,10 +230,13 @@ func mustRun(t *testing.T, stack string, config map[string]string) []res {
 	return rs
 }
 
-var stacks = []struct {
+// stackCase is a stack's name and its config.
+type stackCase struct {
 	name   string
 	config map[string]string
-}{
+}
+
+var stacks = []stackCase{
 	{"prod", prodConfig()},
 	{"pr-12", prConfig()},
 }
@@ -300,7 +303,12 @@ func get(v any, path ...string) any {
 
 // eachStack runs a check against the prod and the pr-12 program.
 func eachStack(t *testing.T, check func(t *testing.T, stack string, rs []res)) {
-	for _, s := range stacks {
+	eachStackOf(t, stacks, check)
+}
+
+// eachStackOf runs a check against each of a list of stacks.
+func eachStackOf(t *testing.T, list []stackCase, check func(t *testing.T, stack string, rs []res)) {
+	for _, s := range list {
 		t.Run(s.name, func(t *testing.T) { check(t, s.name, mustRun(t, s.name, s.config)) })
 	}
 }
