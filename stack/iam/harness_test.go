@@ -244,10 +244,12 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:rds/instance:Instance":
 		set("address", "blog-db.abc.eu-west-1.rds.amazonaws.com")
 		set("resourceId", "db-ABCDEFGHIJKLMNOPQRSTUVWXY0")
-		set("masterUserSecrets", []any{map[string]any{"secretArn": "arn:aws:secretsmanager:" + region + ":" + account + ":secret:rds!db-1234-AbCdEf"}})
-	case "aws:ecs/cluster:Cluster", "aws:ecs/service:Service":
+		set("masterUserSecrets", []any{map[string]any{"secretArn": databaseSecret}})
+	case "aws:ecs/cluster:Cluster":
 		set("name", args.Name)
-		set("arn", "arn:aws:ecs:"+region+":"+account+":"+args.Name)
+		set("arn", "arn:aws:ecs:"+region+":"+account+":cluster/"+args.Name)
+	case "aws:ecs/service:Service":
+		set("name", args.Name)
 	case "random:index/randomPassword:RandomPassword":
 		out["result"] = resource.MakeSecret(resource.NewPropertyValue("MockSecretValue0123456789abcdef"))
 	}
