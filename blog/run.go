@@ -229,8 +229,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	go sweepSessions(ctx, st, log)
 	// Other instances' writes (and blog import, blog seed) reach this
-	// instance's page cache through the store's change listener.
-	go st.Listen(ctx, log, nil)
+	// instance's page cache through the store's change listener. It keeps
+	// listening while the server drains, which still serves pages and
+	// answers other instances' writes, and stops with it.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	go st.Listen(listenCtx, log, nil)
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {
 		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)
@@ -286,9 +290,9 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<-
 }
 
 // sweepSessions deletes expired and idle sessions (and the nonces of
-// expired comment forms) every ten minutes until
-// ctx ends, so that the table holds only live sign-ins even when nobody
-// signs out. Running it on every replica at once is harmless.
+// expired comment forms, and rate-limit windows that have ended) every ten
+// minutes until ctx ends, so that the tables hold only live rows even when
+// nobody signs out. Running it on every replica at once is harmless.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -300,6 +304,9 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		}
 		if _, err := st.DeleteExpiredNonces(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep comment nonces", "err", err)
+		}
+		if _, err := st.DeleteExpiredAttempts(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep rate-limit windows", "err", err)
 		}
 		select {
 		case <-ctx.Done():

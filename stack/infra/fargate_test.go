@@ -301,6 +301,11 @@ func TestCKV_AWS_336_TasksReadOnlyRoot(t *testing.T) {
 				if c["readonlyRootFilesystem"] != true {
 					t.Errorf("%s: %s has a writable root", td.Name, c["name"])
 				}
+				// Only /tmp is writable: the task's own scratch volume.
+				if !reflect.DeepEqual(c["mountPoints"], []any{map[string]any{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false}}) ||
+					!reflect.DeepEqual(td.Inputs["volumes"], []any{map[string]any{"name": "tmp"}}) {
+					t.Errorf("%s: mounts %v, volumes %v", td.Name, c["mountPoints"], td.Inputs["volumes"])
+				}
 			}
 		}
 	})

@@ -150,6 +150,9 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 			RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
 				OperatingSystemFamily: pulumi.String("LINUX"), CpuArchitecture: pulumi.String("ARM64"),
 			},
+			// /tmp: the containers' scratch space under a read-only
+			// root (the image declares the volume; see the Dockerfile).
+			Volumes:              ecs.TaskDefinitionVolumeArray{&ecs.TaskDefinitionVolumeArgs{Name: pulumi.String("tmp")}},
 			ExecutionRoleArn:     exec.Arn,
 			TaskRoleArn:          role,
 			ContainerDefinitions: containers(migrate),
@@ -334,6 +337,7 @@ func (e AppEnvironment) Containers(migrate bool) (string, error) {
 		"dockerSecurityOptions": []string{"no-new-privileges"},
 		"stopTimeout":           StopTimeout,
 		"ulimits":               []map[string]any{{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}},
+		"mountPoints":           []map[string]any{{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false}},
 	}
 	logs := func(prefix string) map[string]any {
 		return map[string]any{"logDriver": "awslogs", "options": map[string]string{
