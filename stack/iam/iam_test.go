@@ -742,7 +742,11 @@ var hostCases = []hostCase{
 	{sim{"prod's ECS role reads prod's database secret", true, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "exec-prod", ""},
 	{sim{"a pr ECS role allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "pr-12", "anything", "service-exec"},
 	{sim{"prod's app role allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "anything", "media"},
-	{sim{"prod's host allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "anything", ""},
+	// The host's role reads it only while the stack moves to Fargate
+	// (host/move-to-rds); the boundary allows it its own stack's only.
+	{sim{"prod's host allowed anything reads prod's database secret", true, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "anything", ""},
+	{sim{"prod's host reads prod's database secret outside a move", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "host-prod", ""},
+	{sim{"a pr host allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "pr-12", "anything", ""},
 	{sim{"prod's ECS role allowed anything reads another secret", false, "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:blog-prod-x-AbCdEf"), nil}, "prod", "anything", "service-exec"},
 	{sim{"prod's ECS role reads prod's secret key", true, "ssm:GetParameters", arn("ssm", "parameter/blog/prod/secret-key"), nil}, "prod", "exec-prod", ""},
 	{sim{"a pr ECS role allowed anything reads prod's secret key", false, "ssm:GetParameters", arn("ssm", "parameter/blog/prod/secret-key"), nil}, "pr-12", "anything", "service-exec"},

@@ -583,8 +583,9 @@ func resourcesByName(rs []res) map[string]res {
 }
 
 // A move keeps the host's resources as host mode has them (but for the
-// host's one egress rule to the database, the media role's trust and the
-// DNS record), adds Fargate's beside them, and points DNS at the host until
+// host's one egress rule to the database and its read of the database
+// admin's secret, for host/move-to-rds, the media role's trust and the DNS
+// record), adds Fargate's beside them, and points DNS at the host until
 // it is switched.
 func TestMoveKeepsTheHostUntilDone(t *testing.T) {
 	host := resourcesByName(mustRun(t, "prod", prodConfig()))
@@ -607,8 +608,9 @@ func TestMoveKeepsTheHostUntilDone(t *testing.T) {
 		}
 	}
 	want := map[string]bool{
-		"aws:ec2/securityGroup:SecurityGroup::blog-prod-host-sg": true,
-		"aws:iam/role:Role::blog-prod-media-role":                true,
+		"aws:ec2/securityGroup:SecurityGroup::blog-prod-host-sg":    true, // out to RDS
+		"aws:iam/role:Role::blog-prod-media-role":                   true, // ECS tasks may assume it too
+		"aws:iam/rolePolicy:RolePolicy::blog-prod-host-role-policy": true, // reads RDS's admin secret
 	}
 	if !reflect.DeepEqual(changed, want) {
 		t.Errorf("moving changes %v, want %v", slices.Sorted(maps.Keys(changed)), slices.Sorted(maps.Keys(want)))
@@ -621,6 +623,12 @@ func TestMoveKeepsTheHostUntilDone(t *testing.T) {
 	switched := move("switched")
 	if r := rec(switched); r.Inputs["records"] != nil || get(r.Inputs, "aliases", "name") != "blog-prod-lb-1234567890.eu-west-1.elb.amazonaws.com" {
 		t.Errorf("switched: DNS %v", r.Inputs)
+	}
+	// The host may read the database admin's secret while it moves.
+	for _, r := range prepared {
+		if r.Name == "blog-prod-host-role-policy" && !strings.Contains(r.Inputs["policy"].(string), `"Action":["secretsmanager:GetSecretValue"],"Resource":["`+dbSecretArn+`"]`) {
+			t.Errorf("the host cannot read the database's secret while moving: %v", r.Inputs["policy"])
+		}
 	}
 	// The database admits the host while it moves, and only then.
 	if !slices.Contains(sgRules(prepared), "db <- host:5432") || slices.Contains(sgRules(mustRun(t, "prod", fargateProdConfig())), "db <- host:5432") {

@@ -83,6 +83,9 @@ type HostPolicyArgs struct {
 	// MediaRoleArn is the stack's media role, which the host assumes to
 	// hand the app its media-only credentials (host/media-credentials).
 	MediaRoleArn string
+	// DatabaseSecretArn, during a move to Fargate only, is the RDS admin's
+	// secret, which host/move-to-rds reads to restore into RDS.
+	DatabaseSecretArn string
 }
 
 // Bucket prefixes the host may write: database dumps and deploy output.
@@ -95,14 +98,15 @@ const (
 // be managed through SSM, read its own parameters and deploy document,
 // write its backup and deploy-log prefixes, its own log groups (Docker's
 // awslogs driver, the CloudWatch agent, the host scripts) and its own
-// metrics namespace, and assume the media role for the app. Nothing else:
+// metrics namespace, and assume the media role for the app (and, while the
+// stack moves to Fargate, read the RDS admin's secret). Nothing else:
 // the media themselves are the media role's (MediaPolicy), so the app's
 // credentials never carry the host's own permissions.
 func HostPolicy(a HostPolicyArgs) PolicyDocument {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
 	}
-	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{
+	p := PolicyDocument{Version: "2012-10-17", Statement: []Statement{
 		{Sid: "AgentAndRegistryToken", Effect: "Allow", Action: UnscopableActions, Resource: []string{"*"}},
 		{Sid: "PullOwnRepository", Effect: "Allow",
 			Action:   []string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
@@ -135,6 +139,12 @@ func HostPolicy(a HostPolicyArgs) PolicyDocument {
 			Action:   []string{"sts:AssumeRole"},
 			Resource: []string{a.MediaRoleArn}},
 	}}
+	if a.DatabaseSecretArn != "" {
+		p.Statement = append(p.Statement, Statement{Sid: "ReadDatabaseSecretWhileMoving", Effect: "Allow",
+			Action:   []string{"secretsmanager:GetSecretValue"},
+			Resource: []string{a.DatabaseSecretArn}})
+	}
+	return p
 }
 
 // logArns are the ARNs of a stack's log groups, each followed by suffix

@@ -114,12 +114,37 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 
 	var dns DNSTarget
 	var deployed []pulumi.StringOutput // imageTag, deployId of what runs
+	var fargate *Fargate
+	if cfg.FargateOn() {
+		var hostSG pulumi.StringOutput
+		if host != nil {
+			hostSG = host.SecurityGroupID
+		}
+		fargate, err = newFargate(ctx, cfg, fargateArgs{
+			Release: release, RegistryURL: registryURL, RegistryArn: registryArn, Media: media, HostSG: hostSG,
+			SecretKeyParam: secrets.Prefix + "/secret-key", Account: identity.AccountId, Partition: partition.Partition,
+			Outputs: outputs,
+		})
+		if err != nil {
+			return nil, err
+		}
+		deployed = []pulumi.StringOutput{fargate.Service.ImageTag, fargate.Service.DeployID}
+		if !cfg.DNSOnHost() {
+			dns = DNSTarget{AliasName: fargate.LB.DNSName, AliasZone: fargate.LB.ZoneID}
+		}
+	}
 	if host != nil {
-		policy := pulumi.All(registryArn, data.BucketArn, media.RoleArn).ApplyT(func(v []any) string {
+		// While moving, the host may read the RDS admin's secret.
+		dbSecret := pulumi.String("").ToStringOutput()
+		if fargate != nil {
+			dbSecret = fargate.DB.SecretArn
+		}
+		policy := pulumi.All(registryArn, data.BucketArn, media.RoleArn, dbSecret).ApplyT(func(v []any) string {
 			return HostPolicy(HostPolicyArgs{
 				Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
 				RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaRoleArn: v[2].(string),
-				ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
+				DatabaseSecretArn: v[3].(string),
+				ParameterPrefix:   secrets.Prefix, DocumentName: DocumentName(p),
 				LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
 			}).JSON()
 		}).(pulumi.StringOutput)
@@ -140,8 +165,18 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		deployed = []pulumi.StringOutput{deploy.ImageTag, deploy.DeployID}
-		dns.IP = host.PublicIP
+		if deployed == nil {
+			deployed = []pulumi.StringOutput{deploy.ImageTag, deploy.DeployID}
+		} else {
+			// Moving: both run the release; it runs once both do.
+			both := func(a, b pulumi.StringOutput) pulumi.StringOutput {
+				return pulumi.All(a, b).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+			}
+			deployed = []pulumi.StringOutput{both(deploy.ImageTag, deployed[0]), both(deploy.DeployID, deployed[1])}
+		}
+		if cfg.DNSOnHost() {
+			dns.IP = host.PublicIP
+		}
 		for k, v := range map[string]pulumi.Input{
 			"instanceId":   host.InstanceID,
 			"publicIp":     host.PublicIP,
@@ -154,32 +189,6 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 			OutputDataSnapshotID: data.SnapshotID,
 		} {
 			outputs[k] = v
-		}
-	}
-	if cfg.FargateOn() {
-		var hostSG pulumi.StringOutput
-		if host != nil {
-			hostSG = host.SecurityGroupID
-		}
-		svc, lb, err := newFargate(ctx, cfg, fargateArgs{
-			Release: release, RegistryURL: registryURL, RegistryArn: registryArn, Media: media, HostSG: hostSG,
-			SecretKeyParam: secrets.Prefix + "/secret-key", Account: identity.AccountId, Partition: partition.Partition,
-			Outputs: outputs,
-		})
-		if err != nil {
-			return nil, err
-		}
-		if deployed == nil {
-			deployed = []pulumi.StringOutput{svc.ImageTag, svc.DeployID}
-		} else {
-			// Moving: both run the release; it runs once both do.
-			both := func(a, b pulumi.StringOutput) pulumi.StringOutput {
-				return pulumi.All(a, b).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
-			}
-			deployed = []pulumi.StringOutput{both(deployed[0], svc.ImageTag), both(deployed[1], svc.DeployID)}
-		}
-		if !cfg.DNSOnHost() {
-			dns = DNSTarget{AliasName: lb.DNSName, AliasZone: lb.ZoneID}
 		}
 	}
 	if _, err := NewDNS(ctx, p+"-dns", cfg, dns); err != nil {
@@ -239,27 +248,34 @@ type fargateArgs struct {
 	Outputs pulumi.Map
 }
 
+// Fargate is fargate mode's parts the rest of the stack refers to.
+type Fargate struct {
+	Service *Service
+	LB      *LoadBalancer
+	DB      *Database
+}
+
 // newFargate declares fargate mode: network, database, load balancer,
 // monitoring and the service.
-func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Service, *LoadBalancer, error) {
+func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Fargate, error) {
 	p := cfg.Prefix
 	network, err := NewNetwork(ctx, p+"-network", cfg, NetworkArgs{HostSG: args.HostSG})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	db, err := NewDatabase(ctx, p+"-db", cfg, DatabaseArgs{SubnetGroup: network.DBSubnetGroup, SecurityGroup: network.DatabaseSG})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	lb, err := NewLoadBalancer(ctx, p+"-lb", cfg, LoadBalancerArgs{Network: network, Account: args.Account, Partition: args.Partition})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mon, err := NewServiceMonitoring(ctx, p+"-service-monitoring", cfg, ServiceMonitoringArgs{
 		Account: args.Account, Partition: args.Partition, LB: lb, DatabaseID: db.InstanceID,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	svc, err := NewService(ctx, p+"-service", cfg, ServiceArgs{
 		Release: args.Release, RegistryURL: args.RegistryURL, RegistryArn: args.RegistryArn,
@@ -270,7 +286,7 @@ func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Service, *L
 		Ready: append([]pulumi.Resource{mon.LogGroup}, args.Media.Ready...),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for k, v := range map[string]pulumi.Input{
 		"loadBalancerDns":       lb.DNSName,
@@ -284,7 +300,7 @@ func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Service, *L
 	} {
 		args.Outputs[k] = v
 	}
-	return svc, lb, nil
+	return &Fargate{Service: svc, LB: lb, DB: db}, nil
 }
 
 // checkBoundary makes sure the permissions boundary is a policy of the
