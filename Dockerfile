@@ -59,6 +59,11 @@ COPY --from=build --chown=65532:65532 /out/data /data
 ENV BLOG_ADDR=:8080 \
     BLOG_DATA_DIR=/data
 USER 65532:65532
+# Scratch space (uploads over 1 MB are spooled here while parsed), the one
+# writable path under a read-only root: compose mounts a tmpfs over it; on
+# ECS Fargate a task's bind mount here takes the image's mode (1777) only
+# because the image declares the volume.
+VOLUME ["/tmp"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/blog", "healthcheck"]

@@ -29,7 +29,7 @@ func TestImportCommand(t *testing.T) {
 	if out := importRun("--dry-run"); !strings.Contains(out, "dry run, nothing written") || !strings.Contains(out, "posts: 2") {
 		t.Errorf("dry run printed:\n%s", out)
 	}
-	st, err := store.Open(ctx, "", filepath.Join(dir, "blog.db"))
+	st, err := store.Open(ctx, "", filepath.Join(dir, "blog.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/blogstack/blogstack/blog/internal/auth"
+	"github.com/blogstack/blogstack/blog/internal/awsauth"
 	"github.com/blogstack/blogstack/blog/internal/config"
 	"github.com/blogstack/blogstack/blog/internal/importer"
 	"github.com/blogstack/blogstack/blog/internal/media"
@@ -35,7 +36,9 @@ const usage = `usage: blog [command]
 
 commands:
   serve                         apply pending migrations, then serve HTTP (the default)
-  migrate                       apply pending migrations and exit
+  migrate [--grant-to ROLE]     apply pending migrations and exit; with --grant-to
+                                (PostgreSQL), let login role ROLE read and write
+                                every table, but not change the schema
   healthcheck                   exit 0 when this host's blog answers /readyz
   user create --email E [--role admin|author] [--name N]
                                 create or update an author; password from
@@ -81,14 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return serve(ctx, cfg, log)
 	case "migrate":
-		if len(args) > 0 {
-			return fmt.Errorf("migrate takes no arguments, got %q", args)
-		}
-		st, err := openAndMigrate(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		return st.Close()
+		return migrateCommand(ctx, cfg, log, args)
 	case "user":
 		return userCommand(ctx, cfg, log, args, getenv, stdin, stdout)
 	case "import":
@@ -110,10 +106,56 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// migrateCommand applies pending migrations and, with --grant-to, gives
+// the app's own database role what it needs to run and no more.
+func migrateCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	grantTo := fs.String("grant-to", "", "login role that may read and write every table but not change the schema")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("migrate: %w (usage: blog migrate [--grant-to ROLE])", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate: unexpected argument %q", fs.Arg(0))
+	}
+	// Checked before anything is applied, so a typo changes nothing.
+	if *grantTo != "" {
+		if cfg.DatabaseURL == "" {
+			return errors.New("migrate: --grant-to is for PostgreSQL (DATABASE_URL); SQLite has no roles")
+		}
+		if err := store.CheckRoleName(*grantTo); err != nil {
+			return fmt.Errorf("migrate: --grant-to: %w", err)
+		}
+	}
+	st, err := openAndMigrate(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if *grantTo != "" {
+		if err := st.GrantApp(ctx, *grantTo); err != nil {
+			st.Close()
+			return fmt.Errorf("migrate: --grant-to %s: %w", *grantTo, err)
+		}
+		log.Info("granted the app role its privileges", "role", *grantTo)
+	}
+	return st.Close()
+}
+
+// databasePassword is what signs the blog in to PostgreSQL: nil (the
+// password in DATABASE_URL or PGPASSWORD) or, with BLOG_DATABASE_AUTH=iam, a
+// fresh RDS IAM token per connection from the AWS credentials (on ECS, the
+// task role).
+func databasePassword(cfg config.Config) store.PasswordFunc {
+	if cfg.DatabaseAuth != "iam" {
+		return nil
+	}
+	return awsauth.RDSPassword(cfg.AWSRegion, awsauth.Credentials(os.Getenv))
+}
+
 // openAndMigrate opens the configured database and applies pending
 // migrations.
 func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath())
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), databasePassword(cfg))
 	if err != nil {
 		if cfg.DatabaseURL != "" {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -187,8 +229,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	go sweepSessions(ctx, st, log)
 	// Other instances' writes (and blog import, blog seed) reach this
-	// instance's page cache through the store's change listener.
-	go st.Listen(ctx, log, nil)
+	// instance's page cache through the store's change listener. It keeps
+	// listening while the server drains, which still serves pages and
+	// answers other instances' writes, and stops with it.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	go st.Listen(listenCtx, log, nil)
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {
 		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)
@@ -244,9 +290,9 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<-
 }
 
 // sweepSessions deletes expired and idle sessions (and the nonces of
-// expired comment forms) every ten minutes until
-// ctx ends, so that the table holds only live sign-ins even when nobody
-// signs out. Running it on every replica at once is harmless.
+// expired comment forms, and rate-limit windows that have ended) every ten
+// minutes until ctx ends, so that the tables hold only live rows even when
+// nobody signs out. Running it on every replica at once is harmless.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -258,6 +304,9 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		}
 		if _, err := st.DeleteExpiredNonces(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep comment nonces", "err", err)
+		}
+		if _, err := st.DeleteExpiredAttempts(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep rate-limit windows", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -305,11 +305,21 @@ func TestDockerfileRuntimeStage(t *testing.T) {
 
 	// Metadata and files only: nothing runs in, and nothing is added to,
 	// an image that has no shell.
-	allowed := []string{"arg", "label", "copy", "env", "user", "expose", "healthcheck", "entrypoint", "cmd"}
+	allowed := []string{"arg", "label", "copy", "env", "user", "volume", "expose", "healthcheck", "entrypoint", "cmd"}
 	for _, c := range rt.Commands {
 		if !slices.Contains(allowed, strings.ToLower(c.Name())) {
 			t.Errorf("the runtime stage has %s; only %v belong there", strings.ToUpper(c.Name()), allowed)
 		}
+	}
+	// One volume, the scratch space a Fargate task mounts writable under
+	// its read-only root (stack/infra/service.go); data never lives in
+	// the container.
+	var volumes []string
+	for _, v := range commands[*instructions.VolumeCommand](rt) {
+		volumes = append(volumes, v.Volumes...)
+	}
+	if !slices.Equal(volumes, []string{"/tmp"}) {
+		t.Errorf("VOLUME %v, want only /tmp", volumes)
 	}
 	for _, c := range commands[*instructions.CopyCommand](rt) {
 		if c.From != stageBuild {

@@ -237,12 +237,20 @@ type blogServer struct {
 // PostgreSQL database and waits until /readyz answers 200.
 func startBlog(t testing.TB, extraEnv ...string) *blogServer {
 	t.Helper()
+	blogBinary(t) // skip before creating a database when go is missing
+	return startBlogOn(t, testDatabaseURL(t), extraEnv...)
+}
+
+// startBlogOn is startBlog on the given database, which several blogs may
+// share as instances behind one proxy do.
+func startBlogOn(t testing.TB, databaseURL string, extraEnv ...string) *blogServer {
+	t.Helper()
 	bin := blogBinary(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	env := append([]string{
 		"BLOG_ADDR=" + addr,
 		"BLOG_DATA_DIR=" + t.TempDir(),
-		"DATABASE_URL=" + testDatabaseURL(t),
+		"DATABASE_URL=" + databaseURL,
 		"BLOG_BASE_URL=http://" + addr,
 		"BLOG_LOG_FORMAT=json",
 	}, extraEnv...)

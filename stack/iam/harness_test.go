@@ -38,6 +38,9 @@ var placeholders = map[string]string{
 	"PREVIEW_ZONE":           "previews.example.com",
 }
 
+// databaseSecret is a secret RDS keeps a master password in (its own name).
+const databaseSecret = "arn:aws:secretsmanager:" + region + ":" + account + ":secret:rds!db-0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6-AbCdEf"
+
 // longest are the longest values a placeholder can take, for the size limits.
 var longest = map[string]string{
 	"ACCOUNT_ID":             "123456789012",
@@ -57,8 +60,8 @@ var placeholder = regexp.MustCompile(`PREVIEW_HOSTED_ZONE_ID|HOSTED_ZONE_ID|PREV
 // Policy files: each role's trust policy and its managed permission
 // policies, and the permissions boundary of every role the stack creates.
 var (
-	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json", "deploy/monitoring.json"}
-	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json", "preview/monitoring.json"}
+	deployPolicies  = []string{"deploy/core.json", "deploy/ec2.json", "deploy/ssm.json", "deploy/iam-s3.json", "deploy/monitoring.json", "deploy/network.json", "deploy/fargate.json"}
+	previewPolicies = []string{"preview/core.json", "preview/ec2.json", "preview/ssm.json", "preview/iam-s3.json", "preview/monitoring.json", "preview/network.json", "preview/fargate.json"}
 	trustPolicies   = []string{"deploy/trust.json", "preview/trust.json"}
 	boundaryPolicy  = "boundary.json"
 )
@@ -91,12 +94,18 @@ func loadPolicy(name string, values map[string]string) (string, map[string]any, 
 }
 
 // hostPolicies are the policies the program writes for a stack's roles, as
-// prod and pr-12 would get them: the host role's ("host-<stack>") and the
-// media role's ("media-<stack>").
+// prod and pr-12 would get them: the host role's ("host-<stack>"), the
+// media role's ("media-<stack>"), and in fargate mode ECS's execution
+// role's ("exec-<stack>") and the media role's database grant
+// ("connect-<stack>": the media role is the app tasks' role).
 func hostPolicies() map[string]infra.PolicyDocument {
 	out := map[string]infra.PolicyDocument{}
 	for _, stack := range []string{"prod", "pr-12"} {
 		prefix := "blog-" + stack
+		repository := "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"]
+		out["exec-"+stack] = infra.ExecutionPolicy(repository, "arn:aws:logs:"+region+":"+account+":log-group:"+infra.ServiceLogGroup(prefix),
+			"arn:aws:ssm:"+region+":"+account+":parameter/blog/"+stack+"/secret-key", databaseSecret)
+		out["connect-"+stack] = infra.DBConnectPolicy("arn:aws:rds-db:" + region + ":" + account + ":dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/" + infra.AppDBUser)
 		out["host-"+stack] = infra.HostPolicy(infra.HostPolicyArgs{
 			Partition: "aws", Region: region, Account: account,
 			RepositoryArn:   "arn:aws:ecr:" + region + ":" + account + ":repository/" + map[bool]string{true: "blog", false: "blog-previews"}[stack == "prod"],
@@ -225,6 +234,22 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("arn", "arn:aws:iam::"+account+":role/"+args.Name+"-x")
 	case "aws:ssm/document:Document":
 		set("latestVersion", "1")
+	// Fargate mode's resources: what the program reads of them.
+	case "aws:acm/certificate:Certificate":
+		set("arn", "arn:aws:acm:"+region+":"+account+":certificate/"+id)
+		set("domainValidationOptions", []any{map[string]any{
+			"domainName": "blog.example.com", "resourceRecordName": "_x.blog.example.com.",
+			"resourceRecordType": "CNAME", "resourceRecordValue": "_y.acm-validations.aws.",
+		}})
+	case "aws:rds/instance:Instance":
+		set("address", "blog-db.abc.eu-west-1.rds.amazonaws.com")
+		set("resourceId", "db-ABCDEFGHIJKLMNOPQRSTUVWXY0")
+		set("masterUserSecrets", []any{map[string]any{"secretArn": databaseSecret}})
+	case "aws:ecs/cluster:Cluster":
+		set("name", args.Name)
+		set("arn", "arn:aws:ecs:"+region+":"+account+":cluster/"+args.Name)
+	case "aws:ecs/service:Service":
+		set("name", args.Name)
 	case "random:index/randomPassword:RandomPassword":
 		out["result"] = resource.MakeSecret(resource.NewPropertyValue("MockSecretValue0123456789abcdef"))
 	}
@@ -244,17 +269,21 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	var out map[string]any
 	switch args.Token {
 	case "aws:ec2/getVpc:getVpc":
-		out = map[string]any{"id": "vpc-0abc"}
+		out = map[string]any{"id": "vpc-0abc", "cidrBlock": "172.31.0.0/16"}
 	case "aws:ec2/getSubnets:getSubnets":
 		out = map[string]any{"ids": []any{"subnet-0bbbbbbbb", "subnet-0aaaaaaaa"}}
 	case "aws:ec2/getSubnet:getSubnet":
-		out = map[string]any{"id": or(str("id"), "subnet-0aaaaaaaa"), "vpcId": "vpc-0abc", "availabilityZone": region + "a", "availabilityZoneId": "euw1-az1"}
+		id := or(str("id"), "subnet-0aaaaaaaa")
+		zone := map[bool]string{true: "b", false: "a"}[id == "subnet-0bbbbbbbb"]
+		out = map[string]any{"id": id, "vpcId": "vpc-0abc", "availabilityZone": region + zone, "availabilityZoneId": "euw1-az1"}
 	case "aws:ssm/getParameter:getParameter":
 		out = map[string]any{"name": str("name"), "value": "ami-0123456789abcdef0"}
 	case "aws:route53/getZone:getZone":
 		out = map[string]any{"zoneId": "Z0ZONE", "name": str("name")}
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{"accountId": account, "arn": "arn:aws:iam::" + account + ":user/ci", "userId": "AIDA"}
+	case "aws:elb/getServiceAccount:getServiceAccount":
+		out = map[string]any{"id": "156460612806", "arn": "arn:aws:iam::156460612806:root"}
 	case "aws:index/getPartition:getPartition":
 		out = map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com"}
 	default:
@@ -270,9 +299,9 @@ func or(v, def string) string {
 	return v
 }
 
-// declaredTypes runs infra.Program for a stack under mocks and returns the
-// resource types and invoke tokens it uses.
-func declaredTypes(stack string) ([]string, error) {
+// declaredTypes runs infra.Program for a stack in a mode (host or fargate)
+// under mocks and returns the resource types and invoke tokens it uses.
+func declaredTypes(stack, mode string) ([]string, error) {
 	m := &mocks{types: map[string]bool{}}
 	config := map[string]string{
 		"aws:region":                    region,
@@ -288,11 +317,14 @@ func declaredTypes(stack string) ([]string, error) {
 	if stack != "prod" {
 		config["blogstack:imageTag"] = stack + "-3f2a9c1"
 	}
+	// Previews copy prod's config: previewMode is what puts them in fargate mode.
+	config["blogstack:mode"] = mode
+	config["blogstack:previewMode"] = mode
 	err := pulumi.RunErr(infra.Program, pulumi.WithMocks("blogstack", stack, m), func(info *pulumi.RunInfo) {
 		info.Config = config
 	})
 	if err != nil {
-		return nil, fmt.Errorf("program failed for %s: %v", stack, err)
+		return nil, fmt.Errorf("program failed for %s in %s mode: %v", stack, mode, err)
 	}
 	var types []string
 	for typ := range m.types {

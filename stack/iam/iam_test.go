@@ -11,6 +11,10 @@ import (
 	"testing"
 )
 
+// notPlaceholders are capitalized words policies hold that are values, not
+// placeholders: a DNS record type.
+var notPlaceholders = map[string]bool{"CNAME": true}
+
 // The managed policy size limit, counted without white space.
 const managedPolicyLimit = 6144
 
@@ -21,8 +25,11 @@ func TestPolicyFilesFitAndUseOnlyKnownPlaceholders(t *testing.T) {
 		if doc["Version"] != "2012-10-17" {
 			t.Errorf("%s: Version %v, want 2012-10-17", name, doc["Version"])
 		}
-		if sample, _ := readPolicy(t, name, placeholders); leftover.MatchString(sample) {
-			t.Errorf("%s: %s is not a placeholder the README fills in", name, leftover.FindString(sample))
+		sample, _ := readPolicy(t, name, placeholders)
+		for _, word := range leftover.FindAllString(sample, -1) {
+			if !notPlaceholders[word] {
+				t.Errorf("%s: %s is not a placeholder the README fills in", name, word)
+			}
 		}
 		size := len(strings.Join(strings.Fields(text), ""))
 		if size > managedPolicyLimit {
@@ -127,7 +134,7 @@ func checkRequests() (checkInput, error) {
 	if err != nil {
 		return checkInput{}, err
 	}
-	in := checkInput{Account: account, Policies: all, Audit: append(permissionFiles(), "host-prod", "host-pr-12", "media-prod", "media-pr-12", "bad")}
+	in := checkInput{Account: account, Policies: all, Audit: append(append(permissionFiles(), stackPolicyNames...), "bad")}
 	in.Coverage = append(coverage(types, "prod", "deploy", deployPolicies, nil), coverage(types, "pr-12", "preview", previewPolicies, previewLacks)...)
 	// A pull request's pulumi preview of prod runs prod's function calls
 	// with the preview role.
@@ -188,14 +195,26 @@ var (
 )
 
 // programTypes are the resource types and functions infra.Program uses for
-// prod and for pr-12.
+// prod and for pr-12, in host mode and in fargate mode (either can be any
+// stack's, and a move has both at once).
 func programTypes() (map[string][]string, error) {
 	typesOnce.Do(func() {
 		types = map[string][]string{}
 		for _, stack := range []string{"prod", "pr-12"} {
-			if types[stack], typesErr = declaredTypes(stack); typesErr != nil {
-				return
+			seen := map[string]bool{}
+			for _, mode := range []string{"host", "fargate"} {
+				var list []string
+				if list, typesErr = declaredTypes(stack, mode); typesErr != nil {
+					return
+				}
+				for _, typ := range list {
+					if !seen[typ] {
+						seen[typ] = true
+						types[stack] = append(types[stack], typ)
+					}
+				}
 			}
+			sort.Strings(types[stack])
 		}
 	})
 	return types, typesErr
@@ -240,6 +259,17 @@ func stackValues(stack string) (map[string]string, map[string]any) {
 		"TopicName": prefix + "-alerts", "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
 		"SubscriptionId": "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6",
 		"Id":             zone,
+		// Fargate mode's, as the program and AWS name them.
+		"RouteTableId":     "rtb-0123456789abcdef0",
+		"LoadBalancerName": prefix + "-lb-1a2b3c4", "LoadBalancerId": "50dc6c495c0c9188", "ListenerId": "f2f7dc8efc522ab2",
+		"TargetGroupName": prefix + "-lb-app-1a2b3c4", "TargetGroupId": "73e2d6bc24d8a067",
+		"CertificateId": "12345678-1234-1234-1234-123456789012",
+		"ClusterName":   prefix + "-service-cluster-1a2b3c4", "ServiceName": prefix + "-service-1a2b3c4",
+		"TaskDefinitionFamilyName": prefix + "-app", "TaskDefinitionRevisionNumber": "3",
+		"TaskId": "0123456789abcdef0123456789abcdef", "ResourceId": "0ec9c5a1b2c3d4e5f6a7b8c9d0e1f2a3",
+		"DbInstanceName": prefix + "-db", "ParameterGroupName": prefix + "-db-params-1a2b3c4",
+		"SubnetGroupName": prefix + "-db-subnets-1a2b3c4", "SecretId": "rds!db-0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6-AbCdEf",
+		"LogStreamName": "migrate/migrate/0123456789abcdef0123456789abcdef",
 	}
 	context := map[string]any{
 		"aws:RequestTag/blog:stack":  stack,
@@ -253,6 +283,10 @@ func stackValues(stack string) (map[string]string, map[string]any) {
 		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{record},
 		"route53:ChangeResourceRecordSetsRecordTypes":           []string{"A"},
 		"route53:ChangeResourceRecordSetsActions":               []string{"UPSERT"},
+		"ecs:cluster": "arn:aws:ecs:" + region + ":" + account + ":cluster/" + samples["ClusterName"],
+		"application-autoscaling:service-namespace": "ecs",
+		// RDS tags the secret it keeps the master password in.
+		"aws:ResourceTag/aws:rds:primaryDBInstanceArn": "arn:aws:rds:" + region + ":" + account + ":db:" + prefix + "-db",
 	}
 	return samples, context
 }
@@ -280,11 +314,15 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 		// the program declares them.
 		typeList = append(typeList, "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2")
 	}
+	words := strings.NewReplacer("PREFIX", "blog-"+stack, "DOMAIN", strings.Join(context["route53:ChangeResourceRecordSetsNormalizedRecordNames"].([]string), ""),
+		"REGION", region, "app/LB", "app/"+samples["LoadBalancerName"]+"/"+samples["LoadBalancerId"],
+		"CLUSTER", samples["ClusterName"], "SERVICE", samples["ServiceName"])
 	for _, typ := range typeList {
 		if skip[typ] {
 			continue
 		}
 		for _, entry := range providerActions[typ] {
+			entry = words.Replace(entry)
 			if only, rest, ok := strings.Cut(entry, ":"); ok && (only == "prod" || only == "preview") {
 				if only != role {
 					continue
@@ -303,7 +341,7 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 				case strings.Contains(k, ":") && v == "":
 					delete(req.Context, k)
 				case strings.Contains(k, ":"):
-					if k == "aws:TagKeys" {
+					if multiValued[k] {
 						req.Context[k] = strings.Split(v, ",")
 					} else {
 						req.Context[k] = v
@@ -316,6 +354,13 @@ func coverage(types map[string][]string, stack, role string, roleFiles []string,
 		}
 	}
 	return reqs
+}
+
+// multiValued are the condition keys of providerActions entries that hold
+// a list (comma-separated in an entry).
+var multiValued = map[string]bool{
+	"aws:TagKeys": true, "aws:CalledVia": true,
+	"route53:ChangeResourceRecordSetsRecordTypes": true, "route53:ChangeResourceRecordSetsNormalizedRecordNames": true,
 }
 
 func copyMap(m map[string]string) map[string]string {
@@ -377,6 +422,39 @@ func requestTagged(stack string, extra map[string]any) map[string]any {
 		c[k] = v
 	}
 	return c
+}
+
+// Fargate mode's names and tags, as in stackValues.
+var (
+	prodSecretTag  = map[string]any{"aws:ResourceTag/aws:rds:primaryDBInstanceArn": arn("rds", "db:blog-prod-db")}
+	prSecretTag    = map[string]any{"aws:ResourceTag/aws:rds:primaryDBInstanceArn": arn("rds", "db:blog-pr-12-db")}
+	appDBUser      = arn("rds-db", "dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/blog")
+	prodCluster    = arn("ecs", "cluster/blog-prod-service-cluster-1a2b3c4")
+	prCluster      = arn("ecs", "cluster/blog-pr-12-service-cluster-1a2b3c4")
+	prodService    = arn("ecs", "service/blog-prod-service-cluster-1a2b3c4/blog-prod-service-1a2b3c4")
+	prodTask       = arn("ecs", "task/blog-prod-service-cluster-1a2b3c4/0123456789abcdef0123456789abcdef")
+	prodLB         = arn("elasticloadbalancing", "loadbalancer/app/blog-prod-lb-1a2b3c4/50dc6c495c0c9188")
+	prodListener   = arn("elasticloadbalancing", "listener/app/blog-prod-lb-1a2b3c4/50dc6c495c0c9188/f2f7dc8efc522ab2")
+	prodTarget     = arn("elasticloadbalancing", "targetgroup/blog-prod-lb-app-1a2b3c4/73e2d6bc24d8a067")
+	prodDB         = arn("rds", "db:blog-prod-db")
+	prodExecRole   = arn("iam", "role/blog-prod-service-exec-role-1a2b3c4")
+	prodMediaRole  = arn("iam", "role/blog-prod-media-role-1a2b3c4")
+	prExecRole     = arn("iam", "role/blog-pr-12-service-exec-role-1a2b3c4")
+	toEcsTasks     = map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+	viaRDS         = map[string]any{"aws:CalledVia": []string{"rds.amazonaws.com"}}
+	scalableTarget = arn("application-autoscaling", "scalable-target/0ec9c5a1b2c3d4e5f6a7b8c9d0e1f2a3")
+)
+
+func inCluster(cluster string) map[string]any { return map[string]any{"ecs:cluster": cluster} }
+
+func with(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range []map[string]any{a, b} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 const (
@@ -468,6 +546,45 @@ var previewCases = []sim{
 	{"drop prod's media role's boundary", false, "iam:DeleteRolePermissionsBoundary", arn("iam", "role/blog-prod-media-role-1"), map[string]any{"iam:PermissionsBoundary": boundary}},
 	{"write its own policy", false, "iam:PutRolePolicy", arn("iam", "role/blogstack-preview"), nil},
 	{"attach a policy to itself", false, "iam:AttachRolePolicy", arn("iam", "role/blogstack-preview"), map[string]any{"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}},
+
+	// Fargate mode: a pr-* stack's, never prod's.
+	{"create a pr cluster", true, "ecs:CreateCluster", prCluster, requestTagged("pr-12", nil)},
+	{"create a cluster named as prod's", false, "ecs:CreateCluster", prodCluster, requestTagged("pr-12", nil)},
+	{"run a pr migrate task", true, "ecs:RunTask", arn("ecs", "task-definition/blog-pr-12-migrate:1"), inCluster(prCluster)},
+	{"pass a pr ECS role to ECS", true, "iam:PassRole", prExecRole, toEcsTasks},
+	{"create a pr database", true, "rds:CreateDBInstance", arn("rds", "db:blog-pr-12-db"), requestTagged("pr-12", nil)},
+	{"have RDS delete a pr database secret", true, "secretsmanager:DeleteSecret", databaseSecret, with(prSecretTag, viaRDS)},
+	{"point a pr certificate validation record", true, "route53:ChangeResourceRecordSets", arn("route53", "hostedzone/Z0PREVIEWZONE"), map[string]any{
+		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{"_0123456789abcdef.pr-12.previews.example.com"}, "route53:ChangeResourceRecordSetsRecordTypes": []string{"CNAME"}}},
+	{"create prod's database", false, "rds:CreateDBInstance", prodDB, requestTagged("pr-12", nil)},
+	{"modify prod's database", false, "rds:ModifyDBInstance", prodDB, nil},
+	{"delete prod's database", false, "rds:DeleteDBInstance", prodDB, nil},
+	{"change prod's database parameters", false, "rds:ModifyDBParameterGroup", arn("rds", "pg:blog-prod-db-params-1a2b3c4"), nil},
+	{"have RDS delete prod's database secret", false, "secretsmanager:DeleteSecret", databaseSecret, with(prodSecretTag, viaRDS)},
+	{"read prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag},
+	{"update prod's service", false, "ecs:UpdateService", prodService, inCluster(prodCluster)},
+	{"delete prod's service", false, "ecs:DeleteService", prodService, inCluster(prodCluster)},
+	{"delete prod's cluster", false, "ecs:DeleteCluster", prodCluster, tagged("prod")},
+	{"run a task in prod's cluster", false, "ecs:RunTask", arn("ecs", "task-definition/blog-pr-12-migrate:1"), inCluster(prodCluster)},
+	{"run prod's migrate task", false, "ecs:RunTask", arn("ecs", "task-definition/blog-prod-migrate:3"), inCluster(prodCluster)},
+	{"stop prod's task", false, "ecs:StopTask", prodTask, inCluster(prodCluster)},
+	{"pass prod's ECS role to ECS", false, "iam:PassRole", prodExecRole, toEcsTasks},
+	{"pass prod's app role to ECS", false, "iam:PassRole", prodMediaRole, toEcsTasks},
+	{"pass the deploy role to ECS", false, "iam:PassRole", arn("iam", "role/blogstack-deploy"), toEcsTasks},
+	{"delete prod's load balancer", false, "elasticloadbalancing:DeleteLoadBalancer", prodLB, tagged("prod")},
+	{"change prod's load balancer", false, "elasticloadbalancing:ModifyLoadBalancerAttributes", prodLB, tagged("prod")},
+	{"change prod's HTTPS listener", false, "elasticloadbalancing:ModifyListener", prodListener, tagged("prod")},
+	{"delete prod's target group", false, "elasticloadbalancing:DeleteTargetGroup", prodTarget, tagged("prod")},
+	{"delete prod's certificate", false, "acm:DeleteCertificate", arn("acm", "certificate/12345678-1234-1234-1234-123456789012"), tagged("prod")},
+	{"stop prod's autoscaling", false, "application-autoscaling:DeregisterScalableTarget", scalableTarget, tagged("prod")},
+	{"delete prod's database subnet", false, "ec2:DeleteSubnet", arn("ec2", "subnet/subnet-0cccccccc"), tagged("prod")},
+	{"read prod's migrate task's logs", false, "logs:GetLogEvents", arn("logs", "log-group:blog-prod-ecs:log-stream:migrate/migrate/x"), nil},
+	{"delete prod's scaling alarm", false, "cloudwatch:DeleteAlarms", arn("cloudwatch", "alarm:TargetTracking-service/blog-prod-service-cluster-1a2b3c4/blog-prod-service-1a2b3c4-AlarmHigh-x"), nil},
+	{"change prod's certificate validation record", false, "route53:ChangeResourceRecordSets", arn("route53", "hostedzone/Z0PRODZONE"), map[string]any{
+		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{"_0123456789abcdef.blog.example.com"}, "route53:ChangeResourceRecordSetsRecordTypes": []string{"CNAME"}}},
+	{"add a CNAME outside pr-* in the preview zone", false, "route53:ChangeResourceRecordSets", arn("route53", "hostedzone/Z0PREVIEWZONE"), map[string]any{
+		"route53:ChangeResourceRecordSetsNormalizedRecordNames": []string{"_x.previews.example.com"}, "route53:ChangeResourceRecordSetsRecordTypes": []string{"CNAME"}}},
+	{"create another service's linked role", false, "iam:CreateServiceLinkedRole", arn("iam", "role/aws-service-role/lambda.amazonaws.com/AWSServiceRoleForLambda"), map[string]any{"iam:AWSServiceName": "lambda.amazonaws.com"}},
 	{"trust someone else with the deploy role", false, "iam:UpdateAssumeRolePolicy", arn("iam", "role/blogstack-deploy"), nil},
 	{"create a role without the boundary", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-host-role-1"), requestTagged("pr-12", nil)},
 	{"create a role under another boundary", false, "iam:CreateRole", arn("iam", "role/blog-pr-12-host-role-1"), requestTagged("pr-12", map[string]any{"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"})},
@@ -515,6 +632,41 @@ var deployCases = []sim{
 	{"push a release", true, "ecr:PutImage", arn("ecr", "repository/blog"), nil},
 	{"read a deploy's output", true, "s3:GetObject", arn("s3", prodBackups+"/deploy-logs/3f2a9c1/100-1/stdout"), nil},
 	{"create prod's snapshot policy", true, "dlm:CreateLifecyclePolicy", "*", requestTagged("prod", nil)},
+
+	// Fargate mode: prod's resources, and only prod's.
+	{"create prod's cluster", true, "ecs:CreateCluster", prodCluster, requestTagged("prod", nil)},
+	{"update prod's service", true, "ecs:UpdateService", prodService, inCluster(prodCluster)},
+	{"delete prod's service", true, "ecs:DeleteService", prodService, inCluster(prodCluster)},
+	{"register prod's task definition", true, "ecs:RegisterTaskDefinition", arn("ecs", "task-definition/blog-prod-app:3"), requestTagged("prod", nil)},
+	{"run prod's migrate task", true, "ecs:RunTask", arn("ecs", "task-definition/blog-prod-migrate:3"), inCluster(prodCluster)},
+	{"watch prod's migrate task", true, "ecs:DescribeTasks", prodTask, inCluster(prodCluster)},
+	{"stop prod's migrate task", true, "ecs:StopTask", prodTask, inCluster(prodCluster)},
+	{"read prod's migrate task's logs", true, "logs:GetLogEvents", arn("logs", "log-group:blog-prod-ecs:log-stream:migrate/migrate/x"), nil},
+	{"pass prod's ECS role to ECS", true, "iam:PassRole", prodExecRole, toEcsTasks},
+	{"pass prod's app role to ECS", true, "iam:PassRole", prodMediaRole, toEcsTasks},
+	{"pass prod's ECS role to Lambda", false, "iam:PassRole", prodExecRole, map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}},
+	{"pass a pr ECS role to ECS", false, "iam:PassRole", prExecRole, toEcsTasks},
+	{"pass itself to ECS", false, "iam:PassRole", arn("iam", "role/blogstack-deploy"), toEcsTasks},
+	{"run a pr task", false, "ecs:RunTask", arn("ecs", "task-definition/blog-pr-12-migrate:1"), inCluster(prCluster)},
+	{"run prod's task in a pr cluster", false, "ecs:RunTask", arn("ecs", "task-definition/blog-prod-migrate:3"), inCluster(prCluster)},
+	{"create prod's database", true, "rds:CreateDBInstance", prodDB, requestTagged("prod", nil)},
+	{"take prod's final snapshot", true, "rds:CreateDBSnapshot", arn("rds", "snapshot:blog-prod-db-final"), nil},
+	{"delete prod's database", true, "rds:DeleteDBInstance", prodDB, nil},
+	{"have RDS rotate prod's database secret", true, "secretsmanager:RotateSecret", databaseSecret, with(prodSecretTag, viaRDS)},
+	{"delete prod's database secret itself", false, "secretsmanager:DeleteSecret", databaseSecret, prodSecretTag},
+	{"read prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag},
+	{"have RDS delete a pr database secret", false, "secretsmanager:DeleteSecret", databaseSecret, with(prSecretTag, viaRDS)},
+	{"delete a pr database", false, "rds:DeleteDBInstance", arn("rds", "db:blog-pr-12-db"), nil},
+	{"create prod's load balancer", true, "elasticloadbalancing:CreateLoadBalancer", prodLB, requestTagged("prod", nil)},
+	{"change prod's HTTPS listener", true, "elasticloadbalancing:ModifyListener", prodListener, tagged("prod")},
+	{"delete prod's load balancer", true, "elasticloadbalancing:DeleteLoadBalancer", prodLB, tagged("prod")},
+	{"delete a pr load balancer", false, "elasticloadbalancing:DeleteLoadBalancer", arn("elasticloadbalancing", "loadbalancer/app/blog-pr-12-lb-1a2b3c4/50dc6c495c0c9188"), tagged("pr-12")},
+	{"scale prod's service", true, "application-autoscaling:PutScalingPolicy", scalableTarget, tagged("prod")},
+	{"stop a pr service's autoscaling", false, "application-autoscaling:DeregisterScalableTarget", scalableTarget, tagged("pr-12")},
+	{"create ECS's service-linked role", true, "iam:CreateServiceLinkedRole", arn("iam", "role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"), map[string]any{"iam:AWSServiceName": "ecs.amazonaws.com"}},
+	{"create another service's linked role", false, "iam:CreateServiceLinkedRole", arn("iam", "role/aws-service-role/lambda.amazonaws.com/AWSServiceRoleForLambda"), map[string]any{"iam:AWSServiceName": "lambda.amazonaws.com"}},
+	{"create prod's /readyz alarm for fargate", true, "cloudwatch:PutMetricAlarm", "arn:aws:cloudwatch:us-east-1:" + account + ":alarm:blog-prod-ecs-readyz", nil},
+	{"create its topic", true, "sns:CreateTopic", "arn:aws:sns:us-east-1:" + account + ":blog-prod-ecs-readyz-alerts", nil},
 }
 
 // hostCases: the boundary holds whatever a host role's or a media role's
@@ -526,16 +678,22 @@ type hostCase struct {
 	role          string
 }
 
-// principalRole is the role of the stack a case runs as: "host" or "media".
+// principalRole is the role of the stack a case runs as: "host", "media"
+// (also for a policy named connect-*) or "service-exec" (for exec-*).
 func (c hostCase) principalRole() string {
-	if c.role != "" {
+	switch {
+	case c.role != "":
 		return c.role
-	}
-	if strings.HasPrefix(c.policy, "media-") {
+	case strings.HasPrefix(c.policy, "media-"), strings.HasPrefix(c.policy, "connect-"):
 		return "media"
+	case strings.HasPrefix(c.policy, "exec-"):
+		return "service-exec"
 	}
 	return "host"
 }
+
+// stackPolicyNames name the policies of hostPolicies.
+var stackPolicyNames = []string{"host-prod", "host-pr-12", "media-prod", "media-pr-12", "exec-prod", "exec-pr-12", "connect-prod", "connect-pr-12"}
 
 var hostCases = []hostCase{
 	{sim{"prod's host reads its secrets", true, "ssm:GetParameter", arn("ssm", "parameter/blog/prod/db-password"), nil}, "prod", "host-prod", ""},
@@ -578,6 +736,22 @@ var hostCases = []hostCase{
 	{sim{"a host allowed anything shortens its logs' retention", false, "logs:PutRetentionPolicy", arn("logs", "log-group:blog-prod-app"), nil}, "prod", "anything", ""},
 	{sim{"a DLM role snapshots its own stack's volume", true, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0bbbbbbbbbbbbbbbb"), tagged("prod")}, "prod", "anything", ""},
 	{sim{"a pr DLM role snapshots prod's volume", false, "ec2:CreateSnapshot", arn("ec2", "volume/vol-0aaaaaaaaaaaaaaaa"), tagged("prod")}, "pr-12", "anything", ""},
+
+	// Fargate mode: ECS's execution role reads its own stack's database
+	// secret, the app's (media) role connects as the app's user; no one else.
+	{sim{"prod's ECS role reads prod's database secret", true, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "exec-prod", ""},
+	{sim{"a pr ECS role allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "pr-12", "anything", "service-exec"},
+	{sim{"prod's app role allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "anything", "media"},
+	{sim{"prod's host allowed anything reads prod's database secret", false, "secretsmanager:GetSecretValue", databaseSecret, prodSecretTag}, "prod", "anything", ""},
+	{sim{"prod's ECS role allowed anything reads another secret", false, "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:blog-prod-x-AbCdEf"), nil}, "prod", "anything", "service-exec"},
+	{sim{"prod's ECS role reads prod's secret key", true, "ssm:GetParameters", arn("ssm", "parameter/blog/prod/secret-key"), nil}, "prod", "exec-prod", ""},
+	{sim{"a pr ECS role allowed anything reads prod's secret key", false, "ssm:GetParameters", arn("ssm", "parameter/blog/prod/secret-key"), nil}, "pr-12", "anything", "service-exec"},
+	{sim{"a pr ECS role allowed anything writes prod's task logs", false, "logs:PutLogEvents", arn("logs", "log-group:blog-prod-ecs:log-stream:app/app/x"), nil}, "pr-12", "anything", "service-exec"},
+	{sim{"prod's app role connects as the app", true, "rds-db:connect", appDBUser, nil}, "prod", "connect-prod", ""},
+	{sim{"prod's app role allowed anything connects as the admin", false, "rds-db:connect", arn("rds-db", "dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY0/blog_admin"), nil}, "prod", "anything", "media"},
+	{sim{"prod's ECS role allowed anything connects as the app", false, "rds-db:connect", appDBUser, nil}, "prod", "anything", "service-exec"},
+	{sim{"prod's host allowed anything connects as the app", false, "rds-db:connect", appDBUser, nil}, "prod", "anything", ""},
+	{sim{"prod's app role stores a picture", true, "s3:PutObject", arn("s3", prodMedia+"/media/0123456789abcdef-1600x900.jpg"), nil}, "prod", "media-prod", ""},
 }
 
 // simulations are the requests of previewCases, deployCases and hostCases.
@@ -616,10 +790,11 @@ func simulations() []request {
 func allHostCases() []hostCase {
 	cases := append([]hostCase{}, hostCases...)
 	policies := hostPolicies()
-	for _, name := range []string{"host-prod", "host-pr-12", "media-prod", "media-pr-12"} {
+	for _, name := range stackPolicyNames {
 		_, stack, _ := strings.Cut(name, "-")
 		for _, st := range policies[name].Statement {
-			context := map[string]any{}
+			// RDS tags the secret it keeps the stack's master password in.
+			context := map[string]any{"aws:ResourceTag/aws:rds:primaryDBInstanceArn": arn("rds", "db:blog-"+stack+"-db")}
 			for _, keys := range st.Condition {
 				for k, v := range keys {
 					if values, ok := v.([]string); ok && len(values) > 0 {

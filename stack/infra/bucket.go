@@ -8,7 +8,10 @@ import (
 // bucketArgs are what differs between the stack's buckets.
 type bucketArgs struct {
 	ObjectLock bool
-	Lifecycle  *s3.BucketLifecycleConfigurationV2RuleArgs
+	// S3Managed encrypts with S3's own keys instead of KMS: the only
+	// encryption load balancers can write their access logs to.
+	S3Managed bool
+	Lifecycle *s3.BucketLifecycleConfigurationV2RuleArgs
 	// Policy makes the bucket policy from the bucket's ARN; it must at
 	// least refuse plain HTTP (tlsOnlyBucketPolicy).
 	Policy func(bucketArn string) string
@@ -16,7 +19,7 @@ type bucketArgs struct {
 
 // privateBucket declares a bucket nothing reaches from the internet: public
 // access blocked, ACLs off, versioned, KMS-encrypted, with its lifecycle
-// rule and policy. In prod it is protected; a preview's is emptied on
+// rule and policy (KMS unless S3Managed). In prod it is protected; a preview's is emptied on
 // destroy. Children are named after it (name+"-versioning").
 func privateBucket(ctx *pulumi.Context, name string, cfg Config, args bucketArgs, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
 	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{
@@ -49,13 +52,17 @@ func privateBucket(ctx *pulumi.Context, name string, cfg Config, args bucketArgs
 	}, child...); err != nil {
 		return nil, err
 	}
+	sse, bucketKey := "aws:kms", true
+	if args.S3Managed {
+		sse, bucketKey = "AES256", false
+	}
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: bucket.ID(),
 		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
 			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-				SseAlgorithm: pulumi.String("aws:kms"),
+				SseAlgorithm: pulumi.String(sse),
 			},
-			BucketKeyEnabled: pulumi.Bool(true),
+			BucketKeyEnabled: pulumi.Bool(bucketKey),
 		}},
 	}, child...); err != nil {
 		return nil, err

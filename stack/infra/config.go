@@ -19,6 +19,15 @@ type Config struct {
 	Preview bool
 	// Prefix starts every resource name, so that prod and pr-12 never collide.
 	Prefix string
+	// Mode is how the app runs: ModeHost (one EC2 host running compose)
+	// or ModeFargate (ECS Fargate behind an ALB, PostgreSQL on RDS).
+	Mode string
+	// Move is a host stack's move to Fargate under way (MovePrepared,
+	// MoveSwitched) or "": while it is set, the host's resources stay
+	// beside Fargate's (see HostKept and DNSOnHost).
+	Move string
+	// Fargate holds fargate mode's sizes.
+	Fargate FargateConfig
 
 	Region         string
 	Domain         string
@@ -56,6 +65,49 @@ type Config struct {
 	BackupExpireDays  int
 	DeployTimeoutSecs int
 }
+
+// Modes and the steps of a move from one to the other.
+const (
+	ModeHost    = "host"
+	ModeFargate = "fargate"
+	// MovePrepared: Fargate's resources are up beside the host, DNS still
+	// points at the host (also where a rollback returns to).
+	MovePrepared = "prepared"
+	// MoveSwitched: DNS points at the load balancer; the host still runs.
+	MoveSwitched = "switched"
+)
+
+// FargateConfig sizes fargate mode.
+type FargateConfig struct {
+	// DBInstanceClass, DBStorageGB and DBMaxStorageGB size the RDS
+	// instance (storage grows by itself up to the maximum).
+	DBInstanceClass string
+	DBStorageGB     int
+	DBMaxStorageGB  int
+	// MultiAZ keeps a standby database in a second availability zone.
+	MultiAZ bool
+	// BackupDays is how long RDS keeps automated backups.
+	BackupDays int
+	// MinTasks and MaxTasks bound the service's autoscaling; MinTasks is
+	// at least 2 so the tasks span two availability zones.
+	MinTasks, MaxTasks int
+	// TaskCPU (CPU units) and TaskMemory (MiB) size each task, a Fargate
+	// combination.
+	TaskCPU, TaskMemory int
+	// DBSubnetCidrs are the two private subnets the stack adds to the VPC
+	// for the database, one per availability zone.
+	DBSubnetCidrs []string
+}
+
+// HostKept says whether the host's resources exist: always in host mode,
+// and in fargate mode while a move is under way.
+func (c Config) HostKept() bool { return c.Mode == ModeHost || c.Move != "" }
+
+// FargateOn says whether Fargate's resources exist.
+func (c Config) FargateOn() bool { return c.Mode == ModeFargate }
+
+// DNSOnHost says whether the site's name points at the host.
+func (c Config) DNSOnHost() bool { return c.Mode == ModeHost || c.Move == MovePrepared }
 
 // Settings is the raw stack configuration: a key's value, or "" when unset.
 type Settings func(key string) string
@@ -112,6 +164,25 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	}
 	c.Prefix = "blog-" + stack
 
+	modeKey := "mode"
+	if c.Preview {
+		// Previews copy prod's config but stay cheap: host mode unless
+		// previewMode says otherwise.
+		modeKey = "previewMode"
+	}
+	c.Mode = or(get(modeKey), ModeHost)
+	if c.Mode != ModeHost && c.Mode != ModeFargate {
+		return c, fmt.Errorf("config %s: %q is not a mode (want %s or %s)", key(modeKey), c.Mode, ModeHost, ModeFargate)
+	}
+	c.Move = get("move")
+	switch {
+	case c.Move == "":
+	case c.Move != MovePrepared && c.Move != MoveSwitched:
+		return c, fmt.Errorf("config %s: %q is not a step of a move (want %s or %s, or unset it once the move is done)", key("move"), c.Move, MovePrepared, MoveSwitched)
+	case c.Mode != ModeFargate:
+		return c, fmt.Errorf("config %s is set but %s is %s: a move goes from host to %s (see README.md, \"Moving a host stack to Fargate\")", key("move"), key(modeKey), c.Mode, ModeFargate)
+	}
+
 	c.Region = get("aws:region")
 	if c.Region == "" {
 		return c, fmt.Errorf("config aws:region is required (e.g. pulumi config set aws:region eu-west-1)")
@@ -154,30 +225,22 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	}
 	c.Arch = arch
 
-	var ints = []struct {
-		name     string
-		dst      *int
-		def      int
-		min, max int
-	}{
+	if err := parseInts(get, key, []intSetting{
 		{"dataVolumeSize", &c.DataVolumeSize, 20, 1, 16384},
 		{"snapshotRetain", &c.SnapshotRetain, 14, 1, 1000},
 		{"backupExpireDays", &c.BackupExpireDays, 35, 1, 3650},
 		{"deployTimeout", &c.DeployTimeoutSecs, 900, 60, 3600},
-	}
-	for _, s := range ints {
-		*s.dst = s.def
-		if v := get(s.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < s.min || n > s.max {
-				return c, fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
-			}
-			*s.dst = n
-		}
+	}); err != nil {
+		return c, err
 	}
 	if c.Preview {
 		// Previews are throwaway: a week of backups (and no snapshots).
 		c.BackupExpireDays = 7
+	}
+	if c.FargateOn() {
+		if err := parseFargate(&c, get, key); err != nil {
+			return c, err
+		}
 	}
 
 	c.ImageTag = get("imageTag")
@@ -237,6 +300,73 @@ func ParseConfig(project, stack, org string, get Settings) (Config, error) {
 	return c, nil
 }
 
+// fargateTaskSizes are the CPU units Fargate offers and the memory (MiB)
+// each allows, from the smallest up to 4 vCPU.
+var fargateTaskSizes = map[int][2]int{256: {512, 2048}, 512: {1024, 4096}, 1024: {2048, 8192}, 2048: {4096, 16384}, 4096: {8192, 30720}}
+
+var (
+	dbInstanceClass = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
+	privateCidr     = regexp.MustCompile(`^172\.31\.(\d{1,3})\.0/(2[4-8])$`)
+)
+
+// parseFargate reads fargate mode's settings. Previews in fargate mode
+// are single-AZ with a day of backups: they are throwaway copies.
+func parseFargate(c *Config, get Settings, key func(string) string) error {
+	f := FargateConfig{DBInstanceClass: or(get("dbInstanceClass"), "db.t4g.micro")}
+	if !dbInstanceClass.MatchString(f.DBInstanceClass) {
+		return fmt.Errorf("config %s: %q is not an RDS instance class (e.g. db.t4g.micro, db.m7g.large)", key("dbInstanceClass"), f.DBInstanceClass)
+	}
+	if err := parseInts(get, key, []intSetting{
+		{"dbStorage", &f.DBStorageGB, 20, 20, 16384},
+		{"dbMaxStorage", &f.DBMaxStorageGB, 100, 20, 65536},
+		{"dbBackupDays", &f.BackupDays, 14, 1, 35},
+		{"minTasks", &f.MinTasks, 2, 2, 100},
+		{"maxTasks", &f.MaxTasks, 4, 2, 100},
+		{"taskCpu", &f.TaskCPU, 256, 256, 4096},
+		{"taskMemory", &f.TaskMemory, 512, 512, 30720},
+	}); err != nil {
+		return err
+	}
+	if f.DBMaxStorageGB < f.DBStorageGB {
+		return fmt.Errorf("config %s: %d is below %s (%d)", key("dbMaxStorage"), f.DBMaxStorageGB, key("dbStorage"), f.DBStorageGB)
+	}
+	if f.MaxTasks < f.MinTasks {
+		return fmt.Errorf("config %s: %d is below %s (%d)", key("maxTasks"), f.MaxTasks, key("minTasks"), f.MinTasks)
+	}
+	mem, ok := fargateTaskSizes[f.TaskCPU]
+	if !ok {
+		return fmt.Errorf("config %s: %d is not a Fargate CPU size (256, 512, 1024, 2048 or 4096)", key("taskCpu"), f.TaskCPU)
+	}
+	if f.TaskMemory < mem[0] || f.TaskMemory > mem[1] || f.TaskMemory%1024 != 0 && f.TaskMemory != 512 {
+		return fmt.Errorf("config %s: %d MiB does not go with %s %d (Fargate allows %d to %d MiB, in whole GiB above 512)", key("taskMemory"), f.TaskMemory, key("taskCpu"), f.TaskCPU, mem[0], mem[1])
+	}
+	switch v := get("multiAz"); v {
+	case "", "false":
+	case "true":
+		f.MultiAZ = true
+	default:
+		return fmt.Errorf("config %s: %q is not true or false", key("multiAz"), v)
+	}
+	f.DBSubnetCidrs = []string{"172.31.240.0/24", "172.31.241.0/24"}
+	if v := get("dbSubnetCidrs"); v != "" {
+		f.DBSubnetCidrs = strings.Split(strings.ReplaceAll(v, " ", ""), ",")
+		if len(f.DBSubnetCidrs) != 2 || f.DBSubnetCidrs[0] == f.DBSubnetCidrs[1] {
+			return fmt.Errorf("config %s: %q: want two different CIDR blocks, comma-separated", key("dbSubnetCidrs"), v)
+		}
+	}
+	for _, cidr := range f.DBSubnetCidrs {
+		m := privateCidr.FindStringSubmatch(cidr)
+		if m == nil || len(m[1]) > 1 && m[1][0] == '0' || atoi(m[1]) > 255 {
+			return fmt.Errorf("config %s: %q is not a /24 to /28 inside the default VPC's 172.31.0.0/16, e.g. 172.31.240.0/24", key("dbSubnetCidrs"), cidr)
+		}
+	}
+	if c.Preview {
+		f.MultiAZ, f.BackupDays = false, 1
+	}
+	c.Fargate = f
+	return nil
+}
+
 // architecture maps an instance type to the AMI architecture it needs:
 // Graviton families carry a "g" right after the generation (t4g, m7gd, c7gn).
 func architecture(t string) (string, error) {
@@ -251,6 +381,36 @@ func architecture(t string) (string, error) {
 		return "arm64", nil
 	}
 	return "x86_64", nil
+}
+
+// intSetting is a whole-number setting: its key, where it goes, its
+// default and its bounds.
+type intSetting struct {
+	name     string
+	dst      *int
+	def      int
+	min, max int
+}
+
+// parseInts reads whole-number settings, each its default when unset.
+func parseInts(get Settings, key func(string) string, settings []intSetting) error {
+	for _, s := range settings {
+		*s.dst = s.def
+		if v := get(s.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < s.min || n > s.max {
+				return fmt.Errorf("config %s: %q is not a whole number from %d to %d", key(s.name), v, s.min, s.max)
+			}
+			*s.dst = n
+		}
+	}
+	return nil
+}
+
+// atoi is strconv.Atoi for strings a pattern has already made digits.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 func or(v, def string) string {

@@ -22,6 +22,9 @@ type Host struct {
 	AmiID      pulumi.StringOutput
 	// RoleArn is the host's role, which the media role trusts.
 	RoleArn pulumi.StringOutput
+	// SecurityGroupID is the host's firewall (the database's admits it
+	// during a move to Fargate).
+	SecurityGroupID pulumi.StringOutput
 	// Ready is what a deploy must wait for: the volume attached, the
 	// address associated and the role's policy (SetPolicy).
 	Ready []pulumi.Resource
@@ -40,6 +43,10 @@ type HostArgs struct {
 	// subnet or a new pinned AMI): the new instance must get the current
 	// user-data and the chosen AMI, not the old instance's.
 	Replacing bool
+	// DatabaseCidrs, during a move to Fargate, are the database's subnets,
+	// which the host may then reach on PostgreSQL's port
+	// (host/move-to-rds).
+	DatabaseCidrs []string
 }
 
 // AmiParameter is the public SSM parameter naming the current Amazon Linux
@@ -96,6 +103,12 @@ func NewHost(ctx *pulumi.Context, name string, cfg Config, args HostArgs, opts .
 		egress = append(egress, &ec2.SecurityGroupEgressArgs{
 			Description: pulumi.Sprintf("web out on %d", port), Protocol: pulumi.String("tcp"),
 			FromPort: pulumi.Int(port), ToPort: pulumi.Int(port), CidrBlocks: anywhere, Ipv6CidrBlocks: anywhere6,
+		})
+	}
+	for _, cidr := range args.DatabaseCidrs {
+		egress = append(egress, &ec2.SecurityGroupEgressArgs{
+			Description: pulumi.String("PostgreSQL on RDS while moving to Fargate"), Protocol: pulumi.String("tcp"),
+			FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432), CidrBlocks: pulumi.StringArray{pulumi.String(cidr)},
 		})
 	}
 	sg, err := ec2.NewSecurityGroup(ctx, name+"-sg", &ec2.SecurityGroupArgs{
@@ -205,7 +218,7 @@ func NewHost(ctx *pulumi.Context, name string, cfg Config, args HostArgs, opts .
 	}
 
 	h.InstanceID, h.SubnetID, h.AmiID = instance.ID().ToStringOutput(), instance.SubnetId, instance.Ami
-	h.RoleArn, h.name, h.role = role.Arn, name, role
+	h.RoleArn, h.name, h.role, h.SecurityGroupID = role.Arn, name, role, sg.ID().ToStringOutput()
 	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"instanceId": h.InstanceID, "publicIp": h.PublicIP})
 }
 

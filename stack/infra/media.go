@@ -23,8 +23,9 @@ type Media struct {
 
 	BucketName pulumi.StringOutput
 	BucketArn  pulumi.StringOutput
-	// RoleArn is the media role's (BLOG_MEDIA_ROLE_ARN on the host).
-	RoleArn pulumi.StringOutput
+	// RoleArn is the media role's (BLOG_MEDIA_ROLE_ARN on the host, the
+	// tasks' role in fargate mode), RoleName its name.
+	RoleArn, RoleName pulumi.StringOutput
 	// Ready must exist before the app asks for the role's credentials:
 	// the role's policy.
 	Ready []pulumi.Resource
@@ -32,9 +33,13 @@ type Media struct {
 
 // MediaArgs name who may use the media.
 type MediaArgs struct {
-	// HostRoleArn is the host's role, the only principal the media role
-	// trusts.
+	// HostRoleArn is the host's role, which the media role trusts while
+	// there is a host.
 	HostRoleArn pulumi.StringOutput
+	// Tasks makes the media role the Fargate tasks' role too (trusted by
+	// ECS tasks of Account): in fargate mode the app runs under it.
+	Tasks   bool
+	Account string
 	// RoleArns matches the media role's ARN (aws:PrincipalArn) in the bucket
 	// policy; see MediaRoleArnPattern.
 	RoleArns string
@@ -66,10 +71,8 @@ func NewMedia(ctx *pulumi.Context, name string, cfg Config, args MediaArgs, opts
 		return nil, err
 	}
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
-		Description: pulumi.String("The blog app's media " + cfg.Prefix + ", assumed by its host"),
-		AssumeRolePolicy: args.HostRoleArn.ApplyT(func(arn string) string {
-			return trustPolicy(map[string]any{"AWS": arn})
-		}).(pulumi.StringOutput),
+		Description:         pulumi.String(mediaRoleDescription(cfg, args)),
+		AssumeRolePolicy:    mediaTrust(args),
 		PermissionsBoundary: pulumi.String(cfg.PermissionsBoundary),
 		Tags:                cfg.Tags(name + "-role"),
 	}, pulumi.Parent(m))
@@ -83,8 +86,36 @@ func NewMedia(ctx *pulumi.Context, name string, cfg Config, args MediaArgs, opts
 	if err != nil {
 		return nil, err
 	}
-	m.BucketName, m.BucketArn, m.RoleArn, m.Ready = bucket.Bucket, bucket.Arn, role.Arn, []pulumi.Resource{policy}
+	m.BucketName, m.BucketArn, m.RoleArn, m.RoleName, m.Ready = bucket.Bucket, bucket.Arn, role.Arn, role.Name, []pulumi.Resource{policy}
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"bucketName": m.BucketName, "roleArn": m.RoleArn})
+}
+
+func mediaRoleDescription(cfg Config, args MediaArgs) string {
+	if args.Tasks {
+		return "The blog app's role " + cfg.Prefix + " (media, database): its Fargate tasks'"
+	}
+	return "The blog app's media " + cfg.Prefix + ", assumed by its host"
+}
+
+// mediaTrust is who may assume the media role: the host's role, ECS's
+// tasks, or both while a host moves to Fargate.
+func mediaTrust(args MediaArgs) pulumi.StringOutput {
+	if !args.Tasks {
+		return args.HostRoleArn.ApplyT(func(arn string) string {
+			return trustPolicy(map[string]any{"AWS": arn})
+		}).(pulumi.StringOutput)
+	}
+	tasks := PolicyDocument{}
+	_ = unmarshal(ecsTasksTrust(args.Account), &tasks)
+	if args.HostRoleArn == (pulumi.StringOutput{}) {
+		return pulumi.String(tasks.JSON()).ToStringOutput()
+	}
+	return args.HostRoleArn.ApplyT(func(arn string) string {
+		host := PolicyDocument{}
+		_ = unmarshal(trustPolicy(map[string]any{"AWS": arn}), &host)
+		host.Statement = append(host.Statement, tasks.Statement...)
+		return host.JSON()
+	}).(pulumi.StringOutput)
 }
 
 // MediaURL is the blog's BLOG_MEDIA_URL for the media bucket.

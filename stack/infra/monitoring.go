@@ -229,7 +229,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, cfg Config, args Monitoring
 	// neither create nor can touch one.
 	checkID := pulumi.String("").ToStringOutput()
 	if !cfg.Preview {
-		check, err := newReadyzCheck(ctx, name, cfg, args, parent)
+		check, err := newReadyzCheck(ctx, name, "readyz", cfg, args, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -302,7 +302,9 @@ func newAlertTopic(ctx *pulumi.Context, name, topicName string, cfg Config, key 
 // sees what a reader sees when the host, Docker, Caddy or DNS is down. Route
 // 53 publishes the check's metric in us-east-1 only, so the alarm, its topic
 // and that topic's key live there.
-func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args MonitoringArgs, opts ...pulumi.ResourceOption) (*route53.HealthCheck, error) {
+// Its AWS names start with cfg.Prefix+"-"+label, so that a host and Fargate
+// each keep their own during a move.
+func newReadyzCheck(ctx *pulumi.Context, name, label string, cfg Config, args MonitoringArgs, opts ...pulumi.ResourceOption) (*route53.HealthCheck, error) {
 	check, err := route53.NewHealthCheck(ctx, name+"-readyz", &route53.HealthCheckArgs{
 		Type:             pulumi.String("HTTPS"),
 		Fqdn:             pulumi.String(cfg.Domain),
@@ -311,7 +313,7 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 		EnableSni:        pulumi.Bool(true),
 		RequestInterval:  pulumi.Int(30),
 		FailureThreshold: pulumi.Int(3),
-		Tags:             cfg.Tags(cfg.Prefix + "-readyz"),
+		Tags:             cfg.Tags(cfg.Prefix + "-" + label),
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -325,13 +327,13 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 	}
 	regional := append(append([]pulumi.ResourceOption{}, opts...), pulumi.Provider(provider))
 	key := pulumi.String(LogsKeyArn(cfg, args.Partition, args.Account, HealthCheckRegion))
-	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg.Prefix+"-readyz-alerts", cfg, key, regional...)
+	topic, err := newAlertTopic(ctx, name+"-alerts-"+HealthCheckRegion, cfg.Prefix+"-"+label+"-alerts", cfg, key, regional...)
 	if err != nil {
 		return nil, err
 	}
 	notify := pulumi.Array{topic.Arn}
 	_, err = cloudwatch.NewMetricAlarm(ctx, name+"-readyz", &cloudwatch.MetricAlarmArgs{
-		Name:             pulumi.String(cfg.Prefix + "-readyz"),
+		Name:             pulumi.String(cfg.Prefix + "-" + label),
 		AlarmDescription: pulumi.String("https://" + cfg.Domain + "/readyz fails from outside (Route 53 health checkers): readers cannot reach the blog."),
 		Namespace:        pulumi.String("AWS/Route53"), MetricName: pulumi.String("HealthCheckStatus"),
 		Dimensions: pulumi.StringMap{"HealthCheckId": check.ID()},
@@ -340,7 +342,7 @@ func newReadyzCheck(ctx *pulumi.Context, name string, cfg Config, args Monitorin
 		// A check that stops reporting tells nothing good.
 		TreatMissingData: pulumi.String("breaching"),
 		AlarmActions:     notify, OkActions: notify,
-		Tags: cfg.Tags(cfg.Prefix + "-readyz"),
+		Tags: cfg.Tags(cfg.Prefix + "-" + label),
 	}, regional...)
 	return check, err
 }

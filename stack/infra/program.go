@@ -31,10 +31,14 @@ func Program(ctx *pulumi.Context) error {
 }
 
 // Stack loads the config, reads what the stack recorded last time, builds
-// the components and returns the outputs: url, registryUrl,
-// previewRegistryUrl (full stacks), instanceId, publicIp, dataVolumeId,
-// backupBucket, mediaBucket, imageTag, deployId, and subnetId, availabilityZone, amiId and
-// dataSnapshotId (which the next run reads back). Secrets are never among them.
+// the components and returns the outputs. Every stack has url,
+// registryUrl, previewRegistryUrl (full stacks), mediaBucket, imageTag and
+// deployId. With a host (host mode, or a move to Fargate under way):
+// instanceId, publicIp, dataVolumeId, backupBucket, and subnetId,
+// availabilityZone, amiId and dataSnapshotId (which the next run reads
+// back). In fargate mode: loadBalancerDns, clusterName, serviceName,
+// migrateTaskDefinition, databaseEndpoint, databaseSecretArn,
+// taskSecurityGroupId and taskSubnetIds. Secrets are never among them.
 func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
@@ -61,18 +65,6 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err := checkBoundary(cfg, partition.Partition, identity.AccountId); err != nil {
 		return nil, err
 	}
-	net, err := chooseNetwork(ctx, cfg, prev)
-	if err != nil {
-		return nil, err
-	}
-	ami, err := chooseAMI(ctx, cfg, prev)
-	if err != nil {
-		return nil, err
-	}
-	// A new subnet or a newly pinned AMI replaces the host (both force a
-	// new instance); that is the only time the program means to.
-	replacing := prev.SubnetID != "" && net.SubnetID != prev.SubnetID ||
-		prev.AmiID != "" && ami != prev.AmiID
 
 	outputs := pulumi.Map{}
 	var registryURL, registryArn pulumi.StringOutput
@@ -97,75 +89,202 @@ func Stack(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	var host *Host
+	var data *Data
+	if cfg.HostKept() {
+		if host, data, err = newHost(ctx, cfg, prev); err != nil {
+			return nil, err
+		}
+	}
+	mediaArgs := MediaArgs{
+		RoleArns: MediaRoleArnPattern(partition.Partition, identity.AccountId, p),
+		Tasks:    cfg.FargateOn(), Account: identity.AccountId,
+	}
+	if host != nil {
+		mediaArgs.HostRoleArn = host.RoleArn
+	}
+	media, err := NewMedia(ctx, p+"-media", cfg, mediaArgs)
+	if err != nil {
+		return nil, err
+	}
+	outputs["mediaBucket"] = media.BucketName
+	outputs["url"] = pulumi.String("https://" + cfg.Domain)
+	outputs["registryUrl"] = registryURL
+
+	var dns DNSTarget
+	var deployed []pulumi.StringOutput // imageTag, deployId of what runs
+	if host != nil {
+		policy := pulumi.All(registryArn, data.BucketArn, media.RoleArn).ApplyT(func(v []any) string {
+			return HostPolicy(HostPolicyArgs{
+				Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
+				RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaRoleArn: v[2].(string),
+				ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
+				LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
+			}).JSON()
+		}).(pulumi.StringOutput)
+		if err := host.SetPolicy(ctx, policy); err != nil {
+			return nil, err
+		}
+		if _, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
+			Account: identity.AccountId, Partition: partition.Partition, InstanceID: host.InstanceID,
+		}); err != nil {
+			return nil, err
+		}
+		deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
+			Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,
+			ParameterPrefix: secrets.Prefix, BucketName: data.BucketName,
+			MediaBucketName: media.BucketName, MediaRoleArn: media.RoleArn,
+			Ready: append(slices.Clip(host.Ready), media.Ready...),
+		})
+		if err != nil {
+			return nil, err
+		}
+		deployed = []pulumi.StringOutput{deploy.ImageTag, deploy.DeployID}
+		dns.IP = host.PublicIP
+		for k, v := range map[string]pulumi.Input{
+			"instanceId":   host.InstanceID,
+			"publicIp":     host.PublicIP,
+			"dataVolumeId": data.VolumeID,
+			"backupBucket": data.BucketName,
+			OutputSubnetID: host.SubnetID,
+			OutputAZ:       data.AvailabilityZone,
+			OutputAmiID:    host.AmiID,
+			// The provider reports "" for a volume created empty.
+			OutputDataSnapshotID: data.SnapshotID,
+		} {
+			outputs[k] = v
+		}
+	}
+	if cfg.FargateOn() {
+		var hostSG pulumi.StringOutput
+		if host != nil {
+			hostSG = host.SecurityGroupID
+		}
+		svc, lb, err := newFargate(ctx, cfg, fargateArgs{
+			Release: release, RegistryURL: registryURL, RegistryArn: registryArn, Media: media, HostSG: hostSG,
+			SecretKeyParam: secrets.Prefix + "/secret-key", Account: identity.AccountId, Partition: partition.Partition,
+			Outputs: outputs,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if deployed == nil {
+			deployed = []pulumi.StringOutput{svc.ImageTag, svc.DeployID}
+		} else {
+			// Moving: both run the release; it runs once both do.
+			both := func(a, b pulumi.StringOutput) pulumi.StringOutput {
+				return pulumi.All(a, b).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+			}
+			deployed = []pulumi.StringOutput{both(deployed[0], svc.ImageTag), both(deployed[1], svc.DeployID)}
+		}
+		if !cfg.DNSOnHost() {
+			dns = DNSTarget{AliasName: lb.DNSName, AliasZone: lb.ZoneID}
+		}
+	}
+	if _, err := NewDNS(ctx, p+"-dns", cfg, dns); err != nil {
+		return nil, err
+	}
+	outputs[OutputImageTag], outputs[OutputDeployID] = deployed[0], deployed[1]
+	return outputs, nil
+}
+
+// newHost declares the host, where it lives and its data.
+func newHost(ctx *pulumi.Context, cfg Config, prev Previous) (*Host, *Data, error) {
+	p := cfg.Prefix
+	net, err := chooseNetwork(ctx, cfg, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	ami, err := chooseAMI(ctx, cfg, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A new subnet or a newly pinned AMI replaces the host (both force a
+	// new instance); that is the only time the program means to.
+	replacing := prev.SubnetID != "" && net.SubnetID != prev.SubnetID ||
+		prev.AmiID != "" && ami != prev.AmiID
 	snapshot := cfg.DataSnapshotID
 	if snapshot == "" {
 		snapshot = prev.DataSnapshotID
 	}
 	data, err := NewData(ctx, p+"-data", cfg, DataArgs{AvailabilityZone: net.AvailabilityZone, SnapshotID: snapshot})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	host, err := NewHost(ctx, p+"-host", cfg, HostArgs{
+	hostArgs := HostArgs{
 		SubnetID: net.SubnetID, VpcID: net.VpcID, AmiID: ami, VolumeID: data.VolumeID,
 		Replacing: replacing,
-	})
+	}
+	if cfg.Move != "" {
+		hostArgs.DatabaseCidrs = cfg.Fargate.DBSubnetCidrs
+	}
+	host, err := NewHost(ctx, p+"-host", cfg, hostArgs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	media, err := NewMedia(ctx, p+"-media", cfg, MediaArgs{
-		HostRoleArn: host.RoleArn, RoleArns: MediaRoleArnPattern(partition.Partition, identity.AccountId, p),
-	})
-	if err != nil {
-		return nil, err
-	}
-	policy := pulumi.All(registryArn, data.BucketArn, media.RoleArn).ApplyT(func(v []any) string {
-		return HostPolicy(HostPolicyArgs{
-			Partition: partition.Partition, Region: cfg.Region, Account: identity.AccountId,
-			RepositoryArn: v[0].(string), BucketArn: v[1].(string), MediaRoleArn: v[2].(string),
-			ParameterPrefix: secrets.Prefix, DocumentName: DocumentName(p),
-			LogGroupPrefix: p, MetricsNamespace: MetricsNamespace(cfg.Stack),
-		}).JSON()
-	}).(pulumi.StringOutput)
-	if err := host.SetPolicy(ctx, policy); err != nil {
-		return nil, err
-	}
-	if _, err := NewDNS(ctx, p+"-dns", cfg, host.PublicIP); err != nil {
-		return nil, err
-	}
-	if _, err := NewMonitoring(ctx, p+"-monitoring", cfg, MonitoringArgs{
-		Account: identity.AccountId, Partition: partition.Partition, InstanceID: host.InstanceID,
-	}); err != nil {
-		return nil, err
-	}
-	deploy, err := NewDeploy(ctx, p+"-deploy", cfg, DeployArgs{
-		Release: release, InstanceID: host.InstanceID, RegistryURL: registryURL, RegistryKey: registryKey,
-		ParameterPrefix: secrets.Prefix, BucketName: data.BucketName,
-		MediaBucketName: media.BucketName, MediaRoleArn: media.RoleArn,
-		Ready: append(slices.Clip(host.Ready), media.Ready...),
-	})
-	if err != nil {
-		return nil, err
-	}
+	return host, data, nil
+}
 
-	for k, v := range map[string]pulumi.Input{
-		"url":          pulumi.String("https://" + cfg.Domain),
-		"registryUrl":  registryURL,
-		"instanceId":   host.InstanceID,
-		"publicIp":     host.PublicIP,
-		"dataVolumeId": data.VolumeID,
-		"backupBucket": data.BucketName,
-		"mediaBucket":  media.BucketName,
-		OutputImageTag: deploy.ImageTag,
-		OutputDeployID: deploy.DeployID,
-		OutputSubnetID: host.SubnetID,
-		OutputAZ:       data.AvailabilityZone,
-		OutputAmiID:    host.AmiID,
-		// The provider reports "" for a volume created empty.
-		OutputDataSnapshotID: data.SnapshotID,
-	} {
-		outputs[k] = v
+// fargateArgs connect fargate mode to the rest of the stack.
+type fargateArgs struct {
+	Release                  Release
+	RegistryURL, RegistryArn pulumi.StringOutput
+	Media                    *Media
+	// HostSG is the host's security group during a move, else zero.
+	HostSG             pulumi.StringOutput
+	SecretKeyParam     string
+	Account, Partition string
+	// Outputs receives fargate mode's outputs.
+	Outputs pulumi.Map
+}
+
+// newFargate declares fargate mode: network, database, load balancer,
+// monitoring and the service.
+func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Service, *LoadBalancer, error) {
+	p := cfg.Prefix
+	network, err := NewNetwork(ctx, p+"-network", cfg, NetworkArgs{HostSG: args.HostSG})
+	if err != nil {
+		return nil, nil, err
 	}
-	return outputs, nil
+	db, err := NewDatabase(ctx, p+"-db", cfg, DatabaseArgs{SubnetGroup: network.DBSubnetGroup, SecurityGroup: network.DatabaseSG})
+	if err != nil {
+		return nil, nil, err
+	}
+	lb, err := NewLoadBalancer(ctx, p+"-lb", cfg, LoadBalancerArgs{Network: network, Account: args.Account, Partition: args.Partition})
+	if err != nil {
+		return nil, nil, err
+	}
+	mon, err := NewServiceMonitoring(ctx, p+"-service-monitoring", cfg, ServiceMonitoringArgs{
+		Account: args.Account, Partition: args.Partition, LB: lb, DatabaseID: db.InstanceID,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := NewService(ctx, p+"-service", cfg, ServiceArgs{
+		Release: args.Release, RegistryURL: args.RegistryURL, RegistryArn: args.RegistryArn,
+		Network: network, Database: db, LB: lb,
+		AppRoleName: args.Media.RoleName, AppRoleArn: args.Media.RoleArn, MediaBucketName: args.Media.BucketName,
+		SecretKeyParam: args.SecretKeyParam, LogGroup: ServiceLogGroup(p),
+		Partition: args.Partition, Account: args.Account,
+		Ready: append([]pulumi.Resource{mon.LogGroup}, args.Media.Ready...),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range map[string]pulumi.Input{
+		"loadBalancerDns":       lb.DNSName,
+		"clusterName":           svc.ClusterName,
+		"serviceName":           svc.ServiceName,
+		"migrateTaskDefinition": svc.MigrateTaskDefinition,
+		"databaseEndpoint":      db.Endpoint,
+		"databaseSecretArn":     db.SecretArn,
+		"taskSecurityGroupId":   network.TaskSG,
+		"taskSubnetIds":         pulumi.ToStringArray(network.PublicSubnetIDs),
+	} {
+		args.Outputs[k] = v
+	}
+	return svc, lb, nil
 }
 
 // checkBoundary makes sure the permissions boundary is a policy of the

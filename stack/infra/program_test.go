@@ -33,6 +33,7 @@ const (
 	instancePublicIP   = "198.51.100.7"
 	eipPublicIP        = "203.0.113.10"
 	logsKeyID          = "mrk-1234abcd12ab34cd56ef1234567890ab"
+	dbSecretArn        = "arn:aws:secretsmanager:eu-west-1:" + account + ":secret:rds!db-0123-AbCdEf"
 )
 
 // res is one resource the program registered, with its inputs made plain
@@ -130,6 +131,36 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("latestVersion", "1")
 	case "random:index/randomPassword:RandomPassword":
 		out["result"] = resource.MakeSecret(resource.NewPropertyValue(mockSecret))
+	case "aws:rds/instance:Instance":
+		id = "db-ABCDEFGHIJKLMNOP"
+		set("address", args.Inputs["identifier"].StringValue()+".c0abc.eu-west-1.rds.amazonaws.com")
+		set("endpoint", args.Inputs["identifier"].StringValue()+".c0abc.eu-west-1.rds.amazonaws.com:5432")
+		set("resourceId", "db-ABCDEFGHIJKLMNOP")
+		set("masterUserSecrets", []any{map[string]any{"secretArn": dbSecretArn}})
+	case "aws:lb/loadBalancer:LoadBalancer":
+		set("arn", "arn:aws:elasticloadbalancing:eu-west-1:"+account+":loadbalancer/app/"+args.Name+"/50dc6c495c0c9188")
+		set("arnSuffix", "app/"+args.Name+"/50dc6c495c0c9188")
+		set("dnsName", args.Name+"-1234567890.eu-west-1.elb.amazonaws.com")
+		set("zoneId", "Z32O12XQLNTSW2")
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arn", "arn:aws:elasticloadbalancing:eu-west-1:"+account+":targetgroup/"+args.Name+"/6d0ecf831eec9f09")
+		set("arnSuffix", "targetgroup/"+args.Name+"/6d0ecf831eec9f09")
+	case "aws:acm/certificate:Certificate":
+		set("arn", "arn:aws:acm:eu-west-1:"+account+":certificate/0b1c2d3e")
+		set("domainValidationOptions", []any{map[string]any{
+			"resourceRecordName": "_x1." + args.Inputs["domainName"].StringValue() + ".", "resourceRecordType": "CNAME", "resourceRecordValue": "_x2.acm-validations.aws.",
+		}})
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		set("arn", "arn:aws:ecs:eu-west-1:"+account+":task-definition/"+args.Inputs["family"].StringValue()+":7")
+	case "aws:ecs/cluster:Cluster":
+		set("name", args.Name+"-x")
+		set("arn", "arn:aws:ecs:eu-west-1:"+account+":cluster/"+args.Name+"-x")
+	case "aws:ecs/service:Service":
+		set("name", args.Name+"-x")
+	case "aws:ec2/securityGroup:SecurityGroup":
+		id = "sg-" + args.Name
+	case "command:local:Command":
+		set("stdout", "ok")
 	}
 	return id, out, nil
 }
@@ -137,7 +168,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	switch args.Token {
 	case "aws:ec2/getVpc:getVpc":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": "vpc-0abc"}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "vpc-0abc", "cidrBlock": "172.31.0.0/16"}), nil
+	case "aws:elb/getServiceAccount:getServiceAccount":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "156460612806", "arn": "arn:aws:iam::156460612806:root"}), nil
 	case "aws:ec2/getSubnets:getSubnets":
 		return resource.NewPropertyMapFromMap(map[string]any{"ids": []any{"subnet-0bbbbbbbb", "subnet-0aaaaaaaa", "subnet-0cccccccc"}}), nil
 	case "aws:ec2/getSubnet:getSubnet":
@@ -197,10 +230,13 @@ func mustRun(t *testing.T, stack string, config map[string]string) []res {
 	return rs
 }
 
-var stacks = []struct {
+// stackCase is a stack's name and its config.
+type stackCase struct {
 	name   string
 	config map[string]string
-}{
+}
+
+var stacks = []stackCase{
 	{"prod", prodConfig()},
 	{"pr-12", prConfig()},
 }
@@ -267,7 +303,12 @@ func get(v any, path ...string) any {
 
 // eachStack runs a check against the prod and the pr-12 program.
 func eachStack(t *testing.T, check func(t *testing.T, stack string, rs []res)) {
-	for _, s := range stacks {
+	eachStackOf(t, stacks, check)
+}
+
+// eachStackOf runs a check against each of a list of stacks.
+func eachStackOf(t *testing.T, list []stackCase, check func(t *testing.T, stack string, rs []res)) {
+	for _, s := range list {
 		t.Run(s.name, func(t *testing.T) { check(t, s.name, mustRun(t, s.name, s.config)) })
 	}
 }

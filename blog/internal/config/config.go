@@ -21,6 +21,8 @@ import (
 // Config is every setting the blog reads from its environment.
 type Config struct {
 	DatabaseURL    string         // postgres://... or empty for SQLite
+	DatabaseAuth   string         // password (in DatabaseURL or PGPASSWORD) or iam (an RDS IAM token per connection)
+	AWSRegion      string         // AWS_REGION: the region IAM tokens are signed for
 	DataDir        string         // SQLite file, generated dev secret, uploads
 	Addr           string         // listen address
 	BaseURL        *url.URL       // absolute URLs; https turns on secure cookies and HSTS
@@ -58,6 +60,8 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 	}
 	c := Config{
 		DatabaseURL:   env("DATABASE_URL", ""),
+		DatabaseAuth:  env("BLOG_DATABASE_AUTH", "password"),
+		AWSRegion:     env("AWS_REGION", ""),
 		DataDir:       env("BLOG_DATA_DIR", "./data"),
 		Addr:          env("BLOG_ADDR", ":8080"),
 		Title:         env("BLOG_TITLE", "Blog"),
@@ -71,6 +75,10 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 			return c, errors.New("DATABASE_URL: must be a postgres://user:password@host:port/dbname URL (leave it empty for SQLite)")
 		}
+	}
+
+	if err := c.checkDatabaseAuth(); err != nil {
+		return c, err
 	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
@@ -160,6 +168,37 @@ func Load(getenv func(string) string, isTerminal bool) (Config, error) {
 		return c, errors.New("BLOG_SECRET_KEY: required when BLOG_BASE_URL is https (for example: openssl rand -hex 32)")
 	}
 	return c, nil
+}
+
+// checkDatabaseAuth validates BLOG_DATABASE_AUTH and, for iam, what an RDS
+// IAM token needs: a PostgreSQL user to sign for, no password to be
+// silently replaced, TLS (RDS accepts tokens over TLS only) and a region.
+func (c Config) checkDatabaseAuth() error {
+	switch c.DatabaseAuth {
+	case "password":
+		return nil
+	case "iam":
+	default:
+		return fmt.Errorf("BLOG_DATABASE_AUTH: %q must be password or iam", c.DatabaseAuth)
+	}
+	const example = "postgres://blog@db.example.eu-west-1.rds.amazonaws.com:5432/blog?sslmode=require"
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL: required when BLOG_DATABASE_AUTH is iam, for example " + example)
+	}
+	u, _ := url.Parse(c.DatabaseURL) // parsed above
+	if u.User.Username() == "" {
+		return errors.New("DATABASE_URL: must name the database user when BLOG_DATABASE_AUTH is iam, for example " + example)
+	}
+	if _, set := u.User.Password(); set {
+		return errors.New("DATABASE_URL: must hold no password when BLOG_DATABASE_AUTH is iam (every connection signs in with an IAM token)")
+	}
+	if m := u.Query().Get("sslmode"); m != "require" && m != "verify-full" {
+		return errors.New("DATABASE_URL: needs sslmode=require or sslmode=verify-full when BLOG_DATABASE_AUTH is iam (RDS takes IAM tokens over TLS only)")
+	}
+	if c.AWSRegion == "" {
+		return errors.New("AWS_REGION: required when BLOG_DATABASE_AUTH is iam (the region of the RDS instance the tokens are signed for)")
+	}
+	return nil
 }
 
 // EnsureSecretKey fills SecretKey for development: it is generated once into

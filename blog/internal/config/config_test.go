@@ -75,6 +75,45 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+func TestDatabaseAuth(t *testing.T) {
+	const rds = "postgres://blog@db.abc.eu-west-1.rds.amazonaws.com:5432/blog?sslmode="
+	c, err := load(nil)
+	if err != nil || c.DatabaseAuth != "password" {
+		t.Errorf("default: %q %v, want password", c.DatabaseAuth, err)
+	}
+	for _, mode := range []string{"require", "verify-full"} {
+		c, err = load(map[string]string{"BLOG_DATABASE_AUTH": "iam", "DATABASE_URL": rds + mode, "AWS_REGION": "eu-west-1"})
+		if err != nil || c.DatabaseAuth != "iam" || c.AWSRegion != "eu-west-1" {
+			t.Errorf("iam with sslmode=%s: %+v %v", mode, c, err)
+		}
+	}
+	cases := []struct {
+		name, want string
+		env        map[string]string
+	}{
+		{"unknown mode", "BLOG_DATABASE_AUTH:", map[string]string{"BLOG_DATABASE_AUTH": "kerberos"}},
+		{"iam on SQLite", "DATABASE_URL: required", map[string]string{"BLOG_DATABASE_AUTH": "iam", "AWS_REGION": "eu-west-1"}},
+		{"no user", "DATABASE_URL: must name the database user", map[string]string{"BLOG_DATABASE_AUTH": "iam", "AWS_REGION": "eu-west-1",
+			"DATABASE_URL": "postgres://db.example:5432/blog?sslmode=require"}},
+		{"a password", "DATABASE_URL: must hold no password", map[string]string{"BLOG_DATABASE_AUTH": "iam", "AWS_REGION": "eu-west-1",
+			"DATABASE_URL": "postgres://blog:pw@db.example:5432/blog?sslmode=require"}},
+		{"no sslmode", "DATABASE_URL: needs sslmode", map[string]string{"BLOG_DATABASE_AUTH": "iam", "AWS_REGION": "eu-west-1",
+			"DATABASE_URL": "postgres://blog@db.example:5432/blog"}},
+		{"sslmode prefer", "DATABASE_URL: needs sslmode", map[string]string{"BLOG_DATABASE_AUTH": "iam", "AWS_REGION": "eu-west-1", "DATABASE_URL": rds + "prefer"}},
+		{"no region", "AWS_REGION:", map[string]string{"BLOG_DATABASE_AUTH": "iam", "DATABASE_URL": rds + "require"}},
+	}
+	for _, tc := range cases {
+		_, err := load(tc.env)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %v, want one line starting %q", tc.name, err, tc.want)
+		}
+	}
+	// Password auth takes any PostgreSQL URL, as before.
+	if _, err := load(map[string]string{"BLOG_DATABASE_AUTH": "password", "DATABASE_URL": "postgres://blog:pw@db:5432/blog"}); err != nil {
+		t.Errorf("password auth: %v", err)
+	}
+}
+
 func TestEnsureSecretKey(t *testing.T) {
 	c, _ := load(map[string]string{"BLOG_DATA_DIR": t.TempDir()})
 	if err := c.EnsureSecretKey(); err != nil || len(c.SecretKey) < 32 {

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/blogstack/blogstack/blog/internal/awsauth"
 )
 
 // ErrNotFound is a file the bucket does not have.
@@ -48,8 +50,8 @@ type Object struct {
 // so that development needs nothing set up. An s3:// URL takes prefix,
 // region, endpoint and use_path_style (the last two for S3-compatible
 // servers); its credentials come from credentialsFile when set (see
-// FileCredentials), else from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN.
+// FileCredentials), else from the environment or the ECS task role (see
+// awsauth.Credentials).
 func OpenBucket(rawURL, credentialsFile string) (*Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -71,15 +73,15 @@ func OpenBucket(rawURL, credentialsFile string) (*Bucket, error) {
 		}
 		// Not the SDK's config package: its credential chain (SSO, STS,
 		// IMDS, profiles) adds 3 MB the blog has no use for.
-		var creds aws.CredentialsProvider = envCredentials{}
+		creds := awsauth.Credentials(os.Getenv)
 		if credentialsFile != "" {
-			creds = FileCredentials(credentialsFile)
+			creds = aws.NewCredentialsCache(FileCredentials(credentialsFile), func(o *aws.CredentialsCacheOptions) {
+				o.ExpiryWindow = 10 * time.Minute // the host rewrites the file every 5 minutes
+			})
 		}
 		opts := s3.Options{
-			Region: q.Get("region"),
-			Credentials: aws.NewCredentialsCache(creds, func(o *aws.CredentialsCacheOptions) {
-				o.ExpiryWindow = 10 * time.Minute // the host rewrites the file every 5 minutes
-			}),
+			Region:       q.Get("region"),
+			Credentials:  creds,
 			UsePathStyle: q.Get("use_path_style") == "true",
 		}
 		if e := q.Get("endpoint"); e != "" {
@@ -214,16 +216,4 @@ func (f FileCredentials) Retrieve(context.Context) (aws.Credentials, error) {
 		out.CanExpire, out.Expires = true, *c.Expiration
 	}
 	return out, nil
-}
-
-// envCredentials are the AWS_* environment variables.
-type envCredentials struct{}
-
-func (envCredentials) Retrieve(context.Context) (aws.Credentials, error) {
-	c := aws.Credentials{AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken: os.Getenv("AWS_SESSION_TOKEN"), Source: "environment"}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return aws.Credentials{}, errors.New("AWS credentials: set BLOG_AWS_CREDENTIALS_FILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-	}
-	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,15 @@ import (
 // instance drops the pages it rendered from the old data.
 const changesChannel = "blog_changes"
 
+// Each instance acknowledges on acksChannel every change it heard of, once
+// it has dropped its pages; the writer waits for every listener's (see
+// announce). listenerName is the application_name of listening sessions,
+// by which the writer counts them.
+const (
+	acksChannel  = "blog_changes_acks"
+	listenerName = "blog change listener"
+)
+
 // changeHooks are the functions called after a write that readers see.
 type changeHooks struct {
 	mu  sync.Mutex
@@ -31,12 +41,91 @@ type changeHooks struct {
 	// instance names this process in notifications, so that it does not
 	// act twice on its own writes.
 	instance string
+
+	// listening is whether the change listener holds a connection; only
+	// then can a writer hear the acknowledgements it waits for.
+	listening bool
+	seq       uint64             // numbers this process's notifications
+	waiting   map[uint64]*waiter // writers waiting for acknowledgements
+}
+
+// waiter is a writer waiting until want listeners (itself included) have
+// acknowledged its change; acknowledgements may come before want is known.
+type waiter struct {
+	acks, want int
+	done       chan struct{}
 }
 
 func newChangeHooks() *changeHooks {
 	buf := make([]byte, 8)
 	_, _ = rand.Read(buf)
-	return &changeHooks{instance: hex.EncodeToString(buf)}
+	return &changeHooks{instance: hex.EncodeToString(buf), waiting: map[uint64]*waiter{}}
+}
+
+// expect numbers a notification about to be sent and returns the waiter
+// for its acknowledgements, nil when no listener runs to hear them.
+func (h *changeHooks) expect() (uint64, *waiter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	if !h.listening {
+		return h.seq, nil
+	}
+	w := &waiter{done: make(chan struct{})}
+	h.waiting[h.seq] = w
+	return h.seq, w
+}
+
+// expectAcks sets how many acknowledgements notification seq needs.
+func (h *changeHooks) expectAcks(seq uint64, want int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w, ok := h.waiting[seq]; ok {
+		w.want = want
+		h.checkLocked(seq, w)
+	}
+}
+
+// acked counts one acknowledgement of notification seq (a number as text).
+func (h *changeHooks) acked(seq string) {
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w, ok := h.waiting[n]; ok {
+		w.acks++
+		h.checkLocked(n, w)
+	}
+}
+
+func (h *changeHooks) checkLocked(seq uint64, w *waiter) {
+	if w.want > 0 && w.acks >= w.want {
+		close(w.done)
+		delete(h.waiting, seq)
+	}
+}
+
+// forget drops the wait for seq (done or given up).
+func (h *changeHooks) forget(seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.waiting, seq)
+}
+
+// setListening records whether the listener holds a connection; losing
+// it releases every waiting writer, since what it would hear is lost.
+func (h *changeHooks) setListening(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listening = on
+	if !on {
+		for seq, w := range h.waiting {
+			close(w.done)
+			delete(h.waiting, seq)
+		}
+	}
 }
 
 // OnChange registers fn to be called after every write of this process
@@ -50,9 +139,23 @@ func (s *Store) OnChange(fn func()) {
 	s.hooks.fns = append(s.hooks.fns, fn)
 }
 
+// announceWait bounds how long a write waits for the other instances.
+const announceWait = 2 * time.Second
+
 // announce tells of a committed write: to this process's hooks at once,
 // and on PostgreSQL to every other process through NOTIFY. A write path
 // that readers see must call it; one that forgets leaves pages stale.
+//
+// On PostgreSQL it then waits, at most announceWait, until every instance
+// listening when the change was sent has acknowledged it: each one drops
+// its pages, then answers on acksChannel. So once a write's response has
+// left, the very next request to any instance sees the write. Instances
+// are counted by their listening sessions in pg_stat_activity; one that
+// stops answering (hung, or gone without closing its connection) costs a
+// write the full wait and a warning, and the write goes on. Notifications
+// are cheap and writes rare, so the wait is a few milliseconds. Without
+// a listener of its own (blog import, blog seed) a process waits for
+// nothing: it cannot hear the acknowledgements.
 func (s *Store) announce(ctx context.Context) {
 	s.runHooks()
 	if s.dialect.name() != "postgres" {
@@ -62,10 +165,29 @@ func (s *Store) announce(ctx context.Context) {
 	// just after, and the other instances must still hear of it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", changesChannel, s.hooks.instance); err != nil {
+	seq, w := s.hooks.expect()
+	defer s.hooks.forget(seq)
+	// Counted before sending: a session listed here has its LISTEN
+	// committed (it names itself after), so it hears what is sent next.
+	var listeners int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?", listenerName).Scan(&listeners)
+	if err == nil {
+		_, err = s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", changesChannel, s.hooks.instance+" "+strconv.FormatUint(seq, 10))
+	}
+	if err != nil {
 		// The other instances' listeners lost their connection too if the
 		// database went away, and they drop everything when they reconnect.
 		slog.Default().Warn("could not announce a change to other instances", "err", err)
+		return
+	}
+	if w == nil {
+		return
+	}
+	s.hooks.expectAcks(seq, listeners)
+	select {
+	case <-w.done:
+	case <-time.After(announceWait):
+		slog.Default().Warn("not every instance acknowledged a change in time; one may serve pages from before it a little longer", "waited", announceWait)
 	}
 }
 
@@ -116,8 +238,16 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, ready chan<- struc
 
 // listenOnce holds one listening connection until it fails.
 func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
+	cfg, err := pgx.ParseConfig(s.databaseURL)
+	if err != nil {
+		return err
+	}
+	// The pool's hook, so that this connection signs in like the others.
 	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.Connect(connectCtx, s.databaseURL)
+	var conn *pgx.Conn
+	if err = beforeConnect(s.password)(connectCtx, cfg); err == nil {
+		conn, err = pgx.ConnectConfig(connectCtx, cfg)
+	}
 	cancel()
 	if err != nil {
 		return err
@@ -130,6 +260,15 @@ func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
 		return err
 	}
+	if _, err := conn.Exec(ctx, "LISTEN "+acksChannel); err != nil {
+		return err
+	}
+	// Named only now that it listens: writers count these sessions.
+	if _, err := conn.Exec(ctx, "SET application_name = '"+listenerName+"'"); err != nil {
+		return err
+	}
+	s.hooks.setListening(true)
+	defer s.hooks.setListening(false)
 	s.runHooks() // whatever changed while no connection listened
 	if *ready != nil {
 		close(*ready)
@@ -140,8 +279,24 @@ func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
 		if err != nil {
 			return err
 		}
-		if n.Payload != s.hooks.instance {
+		// A change's payload is "<instance> <number>" (the instance alone
+		// from an instance of the previous release, during a rolling
+		// deploy); an acknowledgement's names the change it answers.
+		from, seq, _ := strings.Cut(n.Payload, " ")
+		switch {
+		case n.Channel == acksChannel:
+			if from == s.hooks.instance {
+				s.hooks.acked(seq)
+			}
+		case from == s.hooks.instance:
+			s.hooks.acked(seq) // this instance dropped its pages before sending
+		default:
 			s.runHooks()
+			if seq != "" {
+				if _, err := conn.Exec(ctx, "SELECT pg_notify($1, $2)", acksChannel, n.Payload); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }
@@ -232,6 +387,11 @@ func (s *Store) Archive(ctx context.Context) (Archive, error) {
 // (seed, import): until autovacuum gets to it, the planner would otherwise
 // guess from an empty table and sort instead of using indexes.
 func (s *Store) Analyze(ctx context.Context) error {
+	if s.dialect.name() == "postgres" {
+		if err := s.mayAnalyze(ctx); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
@@ -268,4 +428,29 @@ func Unavailable(err error) bool {
 		return true
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// mayAnalyze fails when ANALYZE would skip some of the blog's tables, as
+// PostgreSQL does with a mere warning for a user that may not maintain
+// them: the app's own role (GrantApp) before PostgreSQL 17, which has no
+// MAINTAIN privilege. A silent skip would leave the planner guessing.
+func (s *Store) mayAnalyze(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return err
+	}
+	maintain := "false"
+	if version >= 170000 {
+		maintain = "has_table_privilege(format('%I.%I', schemaname, tablename), 'MAINTAIN')"
+	}
+	var user, table string
+	err := s.db.QueryRowContext(ctx, `SELECT current_user, tablename FROM pg_tables
+		WHERE schemaname = current_schema() AND NOT pg_has_role(tableowner, 'USAGE') AND NOT `+maintain+` LIMIT 1`).Scan(&user, &table)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("database user %s may not ANALYZE table %s (only its owner may before PostgreSQL 17's MAINTAIN privilege); the data is saved: run ANALYZE as the owner", user, table)
 }

@@ -8,3 +8,6 @@ func InsertAuthorForTest(s *Store, a Author) error {
 	_, err := s.db.NewInsert().Model(&a).Exec(context.Background())
 	return uniqueViolation(err)
 }
+
+// BeforeConnect is the hook every new PostgreSQL connection runs.
+var BeforeConnect = beforeConnect

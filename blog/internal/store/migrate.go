@@ -28,12 +28,22 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	m := migrate.NewMigrator(s.db, migrations, migrate.WithMarkAppliedOnSuccess(true))
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: create the migrations table: %w", err)
+	// The migrations table is created only when it cannot be read: a user
+	// that may not change the schema (the app's own, see GrantApp) reads
+	// it and, with nothing pending, is done. Init's CREATE TABLE IF NOT
+	// EXISTS would fail for that user, as PostgreSQL checks the right to
+	// create before whether the table exists.
+	all, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		if err := m.Init(ctx); err != nil {
+			return nil, fmt.Errorf("migrate: create the migrations table: %w", mayNotMigrate(err))
+		}
+	} else if len(all.Unapplied()) == 0 {
+		return nil, nil
 	}
 	group, err := m.Migrate(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", mayNotMigrate(err))
 	}
 	var names []string
 	for _, mig := range group.Migrations {

@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -53,25 +54,35 @@ type Store struct {
 	db      *bun.DB
 	dialect dialect
 	hooks   *changeHooks
-	// databaseURL is kept for the change listener's own connection.
+	// databaseURL and password are kept for the change listener's own
+	// connection.
 	databaseURL string
+	password    PasswordFunc
 	// Now is the clock used for visibility of scheduled posts; tests move it.
 	Now func() time.Time
 }
 
+// PasswordFunc returns the password for a new PostgreSQL connection to
+// host:port as user: on RDS with IAM authentication, a fresh token
+// (awsauth.RDSPassword).
+type PasswordFunc func(ctx context.Context, host string, port uint16, user string) (string, error)
+
 // Open connects to PostgreSQL when databaseURL is set, otherwise to the
 // SQLite file at sqlitePath (created with its folder when missing), and
-// checks that the database answers.
-func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
+// checks that the database answers. On PostgreSQL, password, when not nil,
+// gives every new connection its password; nil leaves it to databaseURL
+// or PGPASSWORD.
+func Open(ctx context.Context, databaseURL, sqlitePath string, password PasswordFunc) (*Store, error) {
 	var (
 		db *bun.DB
 		d  dialect
 	)
 	if databaseURL != "" {
-		sqldb, err := sql.Open("pgx", databaseURL)
+		cfg, err := pgx.ParseConfig(databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		sqldb := stdlib.OpenDB(*cfg, stdlib.OptionBeforeConnect(beforeConnect(password)))
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(10)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -97,7 +108,7 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 		d = sqlite{path: sqlitePath}
 	}
 	db.RegisterModel((*PostTag)(nil))
-	s := &Store{db: db, dialect: d, hooks: newChangeHooks(), databaseURL: databaseURL, Now: time.Now}
+	s := &Store{db: db, dialect: d, hooks: newChangeHooks(), databaseURL: databaseURL, password: password, Now: time.Now}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -107,6 +118,28 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s: %s", d.name(), strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return s, nil
+}
+
+// beforeConnect is the hook that runs before every new PostgreSQL
+// connection, the pool's and the change listener's alike: it sets the
+// connection's password from password, when not nil. An RDS IAM token is
+// good for 15 minutes, but only to sign in: a connection lives on past
+// that (the pool keeps one until idle for 5 minutes, the listener until
+// it drops), and only a new one needs a fresh token.
+func beforeConnect(password PasswordFunc) func(context.Context, *pgx.ConnConfig) error {
+	return func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if password == nil {
+			return nil
+		}
+		// One password for the host the URL names: IAM tokens are signed
+		// per host, and the blog's URLs name one host (an RDS endpoint).
+		p, err := password(ctx, cc.Host, cc.Port, cc.User)
+		if err != nil {
+			return err
+		}
+		cc.Password = p
+		return nil
+	}
 }
 
 // AddQueryHook runs h around every statement; tests count queries with

@@ -157,18 +157,6 @@ func (s *Server) handleLoginForm() http.Handler {
 	})
 }
 
-// Sign-in throttling: failed attempts count per client (IPv4 address or
-// IPv6 /64) and per account, each in its own window, so that neither many
-// addresses against one account nor one address against many accounts
-// guesses freely. Successful sign-ins do not count; windows expire, so no
-// account is ever locked out for good.
-const (
-	loginWindow         = 15 * time.Minute
-	loginFailsPerClient = 20
-	loginFailsPerAcct   = 10
-	limiterKeys         = 50_000 // per limiter: a few MB at most
-)
-
 // accountKey is the per-account throttling key: a fixed-size hash of the
 // normalised email, whatever was typed.
 func accountKey(email string) string {
@@ -187,14 +175,13 @@ func (s *Server) handleLogin() http.Handler {
 			return
 		}
 		ip := s.clientIP(r)
-		client, account := clientKey(ip), accountKey(email)
-		waitClient, byClient := s.loginClients.blocked(client)
-		waitAccount, byAccount := s.loginAccounts.blocked(account)
-		if byClient || byAccount {
-			wait, by := waitClient, "client"
-			if byAccount {
-				wait, by = max(waitClient, waitAccount), "account"
-			}
+		client, account := loginClientLimit.key(clientKey(ip)), loginAccountLimit.key(accountKey(email))
+		wait, by, err := s.countSignIn(r.Context(), client, account)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if by != "" {
 			s.log.Warn("sign-in throttled", "event", "login_throttled", "by", by, "ip", ip, "email", email)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			s.write(w, r, http.StatusTooManyRequests, views.Login(s.loginPage(r, email, next,
@@ -216,8 +203,7 @@ func (s *Server) handleLogin() http.Handler {
 			err = auth.CheckPassword(a.PasswordHash, password)
 		}
 		if errors.Is(err, auth.ErrWrongPassword) {
-			s.loginClients.add(client)
-			s.loginAccounts.add(account)
+			// The attempt stays counted against both limits.
 			s.log.Warn("sign-in failed", "event", "login_failed", "reason", reason, "ip", ip, "email", email)
 			s.write(w, r, http.StatusUnauthorized, views.Login(s.loginPage(r, email, next, "That email and password do not match an author.")))
 			return
@@ -226,7 +212,15 @@ func (s *Server) handleLogin() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.loginAccounts.reset(account)
+		// A success does not count, and clears the account's failures.
+		if err := s.store.RemoveAttempt(r.Context(), client); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.store.DeleteAttempts(r.Context(), account); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		buf := make([]byte, 32)
 		_, _ = rand.Read(buf)
 		token := base64.RawURLEncoding.EncodeToString(buf)
@@ -246,6 +240,47 @@ func (s *Server) handleLogin() http.Handler {
 		s.log.Info("signed in", "event", "login_succeeded", "author", a.Email, "ip", ip)
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	})
+}
+
+// countSignIn counts a sign-in attempt against the client's and the
+// account's limits before its password is checked, so that guesses sent at
+// once, to one instance or several, cannot all slip in under a limit. When
+// a limit is reached it says which ("client" or "account") and how long
+// until the attempt may be made; the attempt is then not counted. The
+// first read means a client that keeps trying while throttled costs
+// reads, not writes.
+func (s *Server) countSignIn(ctx context.Context, client, account string) (time.Duration, string, error) {
+	live, err := s.store.Attempts(ctx, client, account)
+	if err != nil {
+		return 0, "", err
+	}
+	if wait, by := signInBlocked(live[client], live[account], false, s.store.Clock()); by != "" {
+		return wait, by, nil
+	}
+	counted, err := s.store.AddAttempt(ctx, loginWindow, client, account)
+	if err != nil {
+		return 0, "", err
+	}
+	wait, by := signInBlocked(counted[client], counted[account], true, s.store.Clock())
+	if by != "" {
+		// Other attempts filled the window between the read and the count.
+		err = s.store.RemoveAttempt(ctx, client, account)
+	}
+	return wait, by, err
+}
+
+// signInBlocked says which sign-in limit, if any, blocks an attempt, and
+// for how long: the account's when both do, with the longer wait.
+func signInBlocked(client, account store.Attempts, counted bool, now time.Time) (time.Duration, string) {
+	waitClient, byClient := loginClientLimit.blocked(client, counted, now)
+	waitAccount, byAccount := loginAccountLimit.blocked(account, counted, now)
+	switch {
+	case byAccount:
+		return max(waitClient, waitAccount), "account"
+	case byClient:
+		return waitClient, "client"
+	}
+	return 0, ""
 }
 
 func (s *Server) handleLogout() http.Handler {

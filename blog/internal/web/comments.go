@@ -235,7 +235,13 @@ func (s *Server) handleComment() http.Handler {
 			answer(http.StatusUnprocessableEntity)
 			return
 		}
-		if wait, ok := s.commentLimit.allow(clientKey(s.clientIP(r))); !ok {
+		key := commentLimit.key(clientKey(s.clientIP(r)))
+		counted, err := s.store.AddAttempt(r.Context(), commentLimit.window, key)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if wait, blocked := commentLimit.blocked(counted[key], true, s.store.Clock()); blocked {
 			s.log.Warn("comment throttled", "event", "comment_throttled", "ip", s.clientIP(r))
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			form.Errors = views.Errors{"form": "You have sent many comments in a short time. Wait a few minutes and send it again."}

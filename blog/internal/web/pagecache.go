@@ -17,8 +17,10 @@ import (
 // Reader-facing pages are rendered once and then served from memory
 // (package cache) until a write changes what they show: the store
 // announces every such write, here and through PostgreSQL to the other
-// instances, and the cache drops everything. A page stays in memory at
-// most until the next scheduled post goes out.
+// instances, and the cache drops everything; the write returns only once
+// every instance has dropped its cache (store.announce), so the next
+// request anywhere sees it. A page stays in memory at most until the next
+// scheduled post goes out.
 //
 // Parts that belong to one request are never cached. A post's comment form
 // carries a signed, single-use token; the page is rendered with a

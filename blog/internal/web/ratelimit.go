@@ -2,109 +2,53 @@ package web
 
 import (
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
 )
 
-// limiter allows each key n events per window, the window starting at the
-// key's first event (so one key's burst never resets another's count). The
-// map holds at most max keys: when full, expired keys go first, then
-// arbitrary ones, so a flood of new keys costs memory only up to max.
-type limiter struct {
-	n      int
-	window time.Duration
-	max    int
-	now    func() time.Time
-
-	mu   sync.Mutex
-	keys map[string]*limitWindow
+// Rate limits count in the store (table attempts), not in this process:
+// with several instances behind a round-robin load balancer, counts kept
+// per process would give a client N times the allowance. Each key's window
+// starts at its first attempt, so one key's burst never resets another's.
+// Comments count there too although they are held for moderation (N times
+// 5 would be harmless): a comment writes two rows anyway, one more upsert
+// costs nothing that matters, and one way of limiting is simpler than two.
+type rateLimit struct {
+	name   string        // prefixes the keys in the store
+	n      int           // attempts allowed per window
+	window time.Duration // from a key's first attempt
 }
 
-type limitWindow struct {
-	start time.Time
-	count int
-}
+// Sign-in throttling: failed attempts count per client (IPv4 address or
+// IPv6 /64) and per account, each in its own window, so that neither many
+// addresses against one account nor one address against many accounts
+// guesses freely. Successful sign-ins do not count; windows end, so no
+// account is ever locked out for good. Both share one window length, so
+// that one upsert counts an attempt against both.
+const loginWindow = 15 * time.Minute
 
-func newLimiter(n int, window time.Duration, max int) *limiter {
-	return &limiter{n: n, window: window, max: max, now: time.Now, keys: map[string]*limitWindow{}}
-}
+var (
+	loginClientLimit  = rateLimit{"login-client", 20, loginWindow}
+	loginAccountLimit = rateLimit{"login-account", 10, loginWindow}
+	commentLimit      = rateLimit{"comment", 5, 10 * time.Minute}
+)
 
-// current is key's live window, nil when it has none; callers hold mu.
-func (l *limiter) current(key string, now time.Time) *limitWindow {
-	w := l.keys[key]
-	if w != nil && now.Sub(w.start) >= l.window {
-		delete(l.keys, key)
-		return nil
+// key is the store's key for k under this limit.
+func (l rateLimit) key(k string) string { return l.name + ":" + k }
+
+// blocked reports whether an attempt may not go on against the window a of
+// this limit, and if so how long until it may. counted says whether a
+// already includes the attempt.
+func (l rateLimit) blocked(a store.Attempts, counted bool, now time.Time) (time.Duration, bool) {
+	n := a.Count
+	if counted {
+		n--
 	}
-	return w
-}
-
-// blocked reports whether key has used up its events and, if so, how long
-// until it may try again.
-func (l *limiter) blocked(key string) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if w := l.current(key, now); w != nil && w.count >= l.n {
-		return w.start.Add(l.window).Sub(now), true
+	if n < l.n || !a.ExpiresAt.After(now) {
+		return 0, false
 	}
-	return 0, false
-}
-
-// add counts one event for key.
-func (l *limiter) add(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.current(key, now)
-	if w == nil {
-		l.makeRoom(now)
-		w = &limitWindow{start: now}
-		l.keys[key] = w
-	}
-	w.count++
-}
-
-// allow counts one event for key and reports whether it is within the
-// limit, and if not, how long until it is.
-func (l *limiter) allow(key string) (time.Duration, bool) {
-	if wait, blocked := l.blocked(key); blocked {
-		return wait, false
-	}
-	l.add(key)
-	return 0, true
-}
-
-// reset forgets key, as after a successful sign-in.
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.keys, key)
-}
-
-// makeRoom keeps the map under max keys; callers hold mu.
-func (l *limiter) makeRoom(now time.Time) {
-	if len(l.keys) < l.max {
-		return
-	}
-	for k, w := range l.keys {
-		if now.Sub(w.start) >= l.window {
-			delete(l.keys, k)
-		}
-	}
-	for k := range l.keys {
-		if len(l.keys) < l.max {
-			break
-		}
-		delete(l.keys, k)
-	}
-}
-
-// size is how many keys the limiter holds.
-func (l *limiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.keys)
+	return a.ExpiresAt.Sub(now), true
 }
 
 // clientKey is what per-client limits count by: the IPv4 address, or the

@@ -1,36 +1,34 @@
 package web
 
 import (
-	"fmt"
 	"testing"
 	"time"
+
+	"github.com/blogstack/blogstack/blog/internal/store"
 )
 
-// TestLimiter: each key has its own window, blocked keys learn when to come
-// back, windows expire, and the map never holds more than max keys.
-func TestLimiter(t *testing.T) {
+// TestRateLimitKeys: a window blocks once it holds n attempts besides the
+// one asking, until it ends; clients count by IPv4 address or IPv6 /64.
+func TestRateLimitKeys(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newLimiter(2, time.Minute, 100)
-	l.now = func() time.Time { return now }
-	l.add("a")
-	now = now.Add(30 * time.Second)
-	l.add("a")
-	l.add("b")
-	if wait, blocked := l.blocked("a"); !blocked || wait != 30*time.Second {
-		t.Errorf("a after 2 events: blocked %v for %v, want 30s", blocked, wait)
-	}
-	if _, blocked := l.blocked("b"); blocked {
-		t.Error("b is blocked by a's events")
-	}
-	now = now.Add(31 * time.Second)
-	if _, blocked := l.blocked("a"); blocked {
-		t.Error("a is still blocked after its window")
-	}
-	for i := range 1000 {
-		l.add(fmt.Sprint("flood", i))
-	}
-	if n := l.size(); n > 100 {
-		t.Errorf("%d keys held, want at most 100", n)
+	l := rateLimit{"test", 2, time.Minute}
+	end := now.Add(30 * time.Second)
+	for _, tt := range []struct {
+		a       store.Attempts
+		counted bool
+		want    bool
+	}{
+		{store.Attempts{Count: 1, ExpiresAt: end}, false, false},
+		{store.Attempts{Count: 2, ExpiresAt: end}, false, true},
+		{store.Attempts{Count: 2, ExpiresAt: end}, true, false},
+		{store.Attempts{Count: 3, ExpiresAt: end}, true, true},
+		{store.Attempts{Count: 9, ExpiresAt: now}, false, false},
+		{store.Attempts{}, false, false},
+	} {
+		wait, blocked := l.blocked(tt.a, tt.counted, now)
+		if blocked != tt.want || (blocked && wait != 30*time.Second) {
+			t.Errorf("%+v counted %v: blocked %v for %s, want %v (30s)", tt.a, tt.counted, blocked, wait, tt.want)
+		}
 	}
 	for in, want := range map[string]string{
 		"203.0.113.9": "203.0.113.9", "::ffff:203.0.113.9": "203.0.113.9",

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,8 +468,10 @@ func TestConcurrentSameSlug(t *testing.T) {
 // throttledBlog is the fixture behind a trusted local proxy, so that a
 // test can sign in from any address with X-Forwarded-For.
 func throttledBlog(t *testing.T, db storetest.DB) *fixture {
-	return newFixture(t, db, map[string]string{"BLOG_SECRET_KEY": strings.Repeat("k", 32), "BLOG_TRUSTED_PROXIES": "127.0.0.0/8,::1/128"})
+	return newFixture(t, db, throttledEnv)
 }
+
+var throttledEnv = map[string]string{"BLOG_SECRET_KEY": strings.Repeat("k", 32), "BLOG_TRUSTED_PROXIES": "127.0.0.0/8,::1/128"}
 
 func (f *fixture) signIn(from, email, pass string) *http.Response {
 	f.t.Helper()
@@ -526,6 +529,70 @@ func TestSignInThrottling(t *testing.T) {
 			for _, want := range []string{"event=login_failed", "event=login_throttled", "event=login_succeeded", "reason=\"unknown email\""} {
 				if !strings.Contains(logs, want) {
 					t.Errorf("the log has no %s", want)
+				}
+			}
+		})
+	}
+}
+
+// TestSignInThrottlingAcrossInstances runs two servers on one database, as
+// instances behind a load balancer: failures through either count against
+// one limit, guesses sent to both at once get exactly the account's
+// allowance in all, and a success through one clears the account for both.
+func TestSignInThrottlingAcrossInstances(t *testing.T) {
+	for _, db := range storetest.Each(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			a := throttledBlog(t, db)
+			b := newBlog(t, db, throttledEnv)
+			both := []*fixture{a, b}
+			for _, email := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
+				a.author(email, store.RoleAuthor)
+			}
+
+			// Alternating: ten failures in all, then both refuse.
+			for i := range 10 {
+				if r := both[i%2].signIn(fmt.Sprintf("203.0.113.%d", i+1), "ada@example.com", "wrong"); r.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("failure %d of 10: %d, want 401", i+1, r.StatusCode)
+				}
+			}
+			for i, f := range both {
+				if r := f.signIn("198.51.100.1", "ada@example.com", password); r.StatusCode != http.StatusTooManyRequests {
+					t.Errorf("the right password through instance %d after 10 failures through both: %d, want 429", i, r.StatusCode)
+				}
+			}
+
+			// At once, half to each: only 10 of 30 guesses are tried.
+			const guesses = 30
+			statuses := make(chan int, guesses)
+			var wg sync.WaitGroup
+			for i := range guesses {
+				wg.Go(func() {
+					r, _ := both[i%2].send(both[i%2].client, http.MethodPost, "/login",
+						url.Values{"email": {"bob@example.com"}, "password": {"guess " + itoa(int64(i))}}, "X-Forwarded-For", fmt.Sprintf("192.0.2.%d", i+1))
+					statuses <- r.StatusCode
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			count := map[int]int{}
+			for s := range statuses {
+				count[s]++
+			}
+			if count[http.StatusUnauthorized] != 10 || count[http.StatusTooManyRequests] != guesses-10 {
+				t.Errorf("%d guesses at once through two instances: %v, want 10 tried (401), the rest 429", guesses, count)
+			}
+
+			// Five failures through a, a success through b: the account
+			// starts over, so nine more failures through a are all tried.
+			for i := range 5 {
+				a.signIn(fmt.Sprintf("198.51.100.%d", 10+i), "cy@example.com", "wrong")
+			}
+			if r := b.signIn("198.51.100.20", "cy@example.com", password); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("the right password through b: %d", r.StatusCode)
+			}
+			for i := range 9 {
+				if r := a.signIn(fmt.Sprintf("198.51.100.%d", 30+i), "cy@example.com", "wrong"); r.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("failure %d after a success through the other instance: %d, want 401", i+1, r.StatusCode)
 				}
 			}
 		})

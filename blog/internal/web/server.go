@@ -61,6 +61,11 @@ type Store interface {
 	UpdatePost(ctx context.Context, id int64, in store.PostInput) (store.Post, error)
 	DeletePost(ctx context.Context, id int64) error
 
+	Attempts(ctx context.Context, keys ...string) (map[string]store.Attempts, error)
+	AddAttempt(ctx context.Context, window time.Duration, keys ...string) (map[string]store.Attempts, error)
+	RemoveAttempt(ctx context.Context, keys ...string) error
+	DeleteAttempts(ctx context.Context, keys ...string) error
+
 	// OnChange registers a function called after every write that changes
 	// what readers see, in this process or (after Listen) another.
 	OnChange(fn func())
@@ -94,10 +99,7 @@ type Server struct {
 	media *media.Bucket
 	csp   string
 
-	loginClients  *limiter // failed sign-ins per client IP (IPv6: /64)
-	loginAccounts *limiter // failed sign-ins per account
-	commentLimit  *limiter // comments per client IP (IPv6: /64)
-	previews      *previewGate
+	previews *previewGate
 
 	// CommentMinFill is how soon after a comment form was served it may
 	// be sent: people take longer to write. Tests lower it.
@@ -109,10 +111,7 @@ type Server struct {
 func NewServer(cfg config.Config, st Store, log *slog.Logger, assets *Assets, m *metrics.Metrics, opts ...Option) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log, assets: assets, metrics: m,
-		loginClients:  newLimiter(loginFailsPerClient, loginWindow, limiterKeys),
-		loginAccounts: newLimiter(loginFailsPerAcct, loginWindow, limiterKeys),
-		commentLimit:  newLimiter(5, 10*time.Minute, limiterKeys),
-		previews:      newPreviewGate(),
+		previews: newPreviewGate(),
 
 		CommentMinFill: 3 * time.Second,
 		csp:            contentSecurityPolicy(cfg.ImgSrc),

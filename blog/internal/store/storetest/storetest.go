@@ -32,7 +32,7 @@ type DB struct {
 // Open connects a new Store to the database, without migrating it.
 func (d DB) Open(tb testing.TB) *store.Store {
 	tb.Helper()
-	s, err := store.Open(context.Background(), d.DatabaseURL, d.SQLitePath)
+	s, err := store.Open(context.Background(), d.DatabaseURL, d.SQLitePath, nil)
 	if err != nil {
 		tb.Fatalf("open %s: %v", d.Name, err)
 	}
