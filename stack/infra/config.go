@@ -327,8 +327,9 @@ func parseFargate(c *Config, get Settings, key func(string) string) error {
 	}); err != nil {
 		return err
 	}
-	if f.DBMaxStorageGB < f.DBStorageGB {
-		return fmt.Errorf("config %s: %d is below %s (%d)", key("dbMaxStorage"), f.DBMaxStorageGB, key("dbStorage"), f.DBStorageGB)
+	// RDS grows storage only up to a limit above what it starts with.
+	if f.DBMaxStorageGB <= f.DBStorageGB {
+		return fmt.Errorf("config %s: %d must be above %s (%d)", key("dbMaxStorage"), f.DBMaxStorageGB, key("dbStorage"), f.DBStorageGB)
 	}
 	if f.MaxTasks < f.MinTasks {
 		return fmt.Errorf("config %s: %d is below %s (%d)", key("maxTasks"), f.MaxTasks, key("minTasks"), f.MinTasks)

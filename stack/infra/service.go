@@ -313,7 +313,7 @@ type AppEnvironment struct {
 
 // Containers renders the task definition's container list: the app (or,
 // with migrate, the migrate task) locked down as in compose: read-only
-// root, non-root user, no capabilities, no privilege escalation.
+// root, non-root user, no capabilities.
 func (e AppEnvironment) Containers(migrate bool) (string, error) {
 	type kv struct {
 		Name  string `json:"name"`
@@ -329,15 +329,15 @@ func (e AppEnvironment) Containers(migrate bool) (string, error) {
 		"image":                  e.Image,
 		"readonlyRootFilesystem": true,
 		"user":                   "65532:65532",
-		"privileged":             false,
+		// Fargate never runs a container privileged and takes neither
+		// the privileged flag nor Docker security options: dropping
+		// every capability is what a task definition can say.
 		"linuxParameters": map[string]any{
 			"capabilities":       map[string]any{"drop": []string{"ALL"}},
 			"initProcessEnabled": true,
 		},
-		"dockerSecurityOptions": []string{"no-new-privileges"},
-		"stopTimeout":           StopTimeout,
-		"ulimits":               []map[string]any{{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}},
-		"mountPoints":           []map[string]any{{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false}},
+		"stopTimeout": StopTimeout,
+		"mountPoints": []map[string]any{{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false}},
 	}
 	logs := func(prefix string) map[string]any {
 		return map[string]any{"logDriver": "awslogs", "options": map[string]string{
