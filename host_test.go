@@ -34,6 +34,8 @@ var fakes = map[string]string{
 echo "docker $* | image=${BLOG_IMAGE:-}" >>"$FAKE_DIR/calls.log"
 args=" $* "
 apps=$FAKE_DIR/apps
+# Row counts of the main tables, as psql prints them for host/move-to-rds.
+counts='authors 1\nposts 3\ntags 2\ncomments 4\nmedia 0\n'
 # status is what docker inspect says of app container $1's state and health;
 # the health comes from the tag of its image.
 status() {
@@ -102,7 +104,25 @@ case $args in
   *" compose "*" ps -q proxy "*) cat "$FAKE_DIR/proxy-id" 2>/dev/null || true ;;
   *" compose "*" exec -T proxy caddy reload "*)
     [[ -z ${FAKE_FAIL_RELOAD:-} ]] || { echo "Error: adapting config using caddyfile: unrecognized directive" >&2; exit 1; } ;;
+  *" compose "*" ps -q db "*) echo dbcid ;;
+  *" compose "*" exec -T db psql "*" UNION ALL "*) printf '%b' "${FAKE_HOST_COUNTS:-$counts}" ;;
   *" compose "*) ;;
+  " inspect -f {{.Config.Image}} dbcid ") echo "postgres:18.6-alpine" ;;
+  " run --rm "*)
+    # A client container on RDS (host/move-to-rds); "RDS's database" is
+    # $FAKE_DIR/rds, and the password the client got is kept beside it.
+    printf '%s' "${PGPASSWORD:-}" >"$FAKE_DIR/rds-password"
+    if [[ -n ${FAKE_RDS_DOWN:-} ]]; then echo "psql: error: connection to server at \"$PGHOST\", port $PGPORT failed: timeout expired" >&2; exit 2; fi
+    case $args in
+      *" --entrypoint pg_restore "*)
+        [[ -z ${FAKE_FAIL_RDS_RESTORE:-} ]] || { cat >/dev/null; echo "pg_restore: error: could not execute query: ERROR: cannot drop table posts because other objects depend on it" >&2; exit 1; }
+        cat >"$FAKE_DIR/rds" ;;
+      *"to_regclass('public.posts')"*) if [[ -n ${FAKE_RDS_POSTS:-} ]]; then echo t; else echo f; fi ;;
+      *"SELECT count(*) FROM posts "*) echo "${FAKE_RDS_POSTS:-0}" ;;
+      *" UNION ALL "*) printf '%b' "${FAKE_RDS_COUNTS:-$counts}" ;;
+      *"has_table_privilege"*) echo t ;;
+      *) echo "fake docker run: unexpected: $*" >&2; exit 1 ;;
+    esac ;;
   " network connect --alias blog-live blog_edge "*)
     [[ -z ${FAKE_FAIL_CONNECT:-} ]] || { echo "Error response from daemon: network blog_edge not found" >&2; exit 1; }
     id=${*: -1} c=$apps/blog-app-${id#cid}
@@ -145,6 +165,10 @@ echo "aws $*" >>"$FAKE_DIR/calls.log"
 case " $* " in
   *"/db-password "*) echo Pw0123456789abcdefXYZ ;;
   *"/secret-key "*) echo sk-0123456789 ;;
+  *" secretsmanager get-secret-value "*)
+    [[ -z ${FAKE_FAIL_SECRET:-} ]] || { echo "An error occurred (AccessDeniedException) when calling the GetSecretValue operation" >&2; exit 254; }
+    secret='{"username": "blog_admin", "password": "Rds-Pa55word;x"}'
+    echo "${FAKE_SECRET:-$secret}" ;;
   *" sts assume-role "*)
     # The real CLI applies --query to the AssumeRole response; the fake
     # knows one query, the one that gives the process format.
@@ -645,7 +669,7 @@ func TestHostScriptsAreShellcheckClean(t *testing.T) {
 		t.Skip("shellcheck not installed (apt-get install -y shellcheck); CI fails here instead")
 	}
 	scripts := hostScripts(t)
-	for _, want := range []string{"bootstrap", "deploy", "backup", "restore", "monitor"} {
+	for _, want := range []string{"bootstrap", "deploy", "backup", "restore", "monitor", "move-to-rds"} {
 		if !slices.Contains(scripts, filepath.Join("host", want)) {
 			t.Fatalf("host/%s is not among the scripts found: %v", want, scripts)
 		}

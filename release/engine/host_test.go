@@ -40,7 +40,8 @@ type testHost struct {
 }
 
 // Fakes of the tools beside docker on the host. Fake aws answers SSM with
-// fixed secrets, keeps S3 objects below $FAKE_S3/<bucket>/<key>, and writes
+// fixed secrets, Secrets Manager with the files a test put in
+// $FAKE_S3/../secrets, keeps S3 objects below $FAKE_S3/<bucket>/<key>, and writes
 // what the host reports to CloudWatch (log events, metrics) to
 // cloudwatch.log beside them.
 var fakes = map[string]string{
@@ -60,6 +61,18 @@ case " $* " in
       [[ -f $FAKE_S3/${src#s3://} ]] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1; }
       cp "$FAKE_S3/${src#s3://}" "$dst"
     fi ;;
+  *" secretsmanager get-secret-value "*)
+    # RDS's master secrets, which a test keeps in $FAKE_S3/../secrets/<name>
+    # (the ARN's part after :secret:); --query SecretString --output text
+    # prints the secret string, JSON.
+    id="" prev=""
+    for a in "$@"; do
+      if [[ $prev == --secret-id ]]; then id=$a; fi
+      prev=$a
+    done
+    f=$FAKE_S3/../secrets/${id##*:secret:}
+    [[ -n $id && -f $f ]] || { echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret." >&2; exit 254; }
+    cat "$f" ;;
   *" logs create-log-stream "*) ;;
   *" logs put-log-events "* | *" cloudwatch put-metric-data "*)
     # What the host reports to CloudWatch, kept for the test to read.
