@@ -707,20 +707,9 @@ func TestFargateOutputs(t *testing.T) {
 	}
 }
 
-func TestFargateNamesDistinctPerStack(t *testing.T) {
+func TestFargateNamesTagsAndParentsDistinctPerStack(t *testing.T) {
 	names := map[string]string{}
 	for _, s := range fargateStacks {
-		for _, r := range mustRun(t, s.name, s.config) {
-			if r.Type == "pulumi:pulumi:StackReference" {
-				continue
-			}
-			if !strings.HasPrefix(r.Name, "blog-"+s.name+"-") {
-				t.Errorf("%s: resource %s %q is not named after the stack", s.name, r.Type, r.Name)
-			}
-			if other, ok := names[r.Name]; ok && other != s.name {
-				t.Errorf("%q used by both %s and %s", r.Name, other, s.name)
-			}
-			names[r.Name] = s.name
-		}
+		namedAfterStack(t, s.name, mustRun(t, s.name, s.config), names)
 	}
 }

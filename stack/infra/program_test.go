@@ -558,20 +558,40 @@ func documentScript(t *testing.T, doc res) string {
 	return strings.Join(d.MainSteps[0].Inputs.RunCommand, "\n") + "\n"
 }
 
-var putLine = regexp.MustCompile(`(?s)put (\S+) (\d+) <<'EOF'\n(.*?)EOF\n`)
+var (
+	payloadBlock = regexp.MustCompile(`(?s)\nbase64 -d <<'EOF' \| gzip -dc >"\$payload"\n(.*?)EOF\n# shellcheck source=/dev/null\n\. "\$payload"\n`)
+	putLine      = regexp.MustCompile(`(?s)put (\S+) (\d+) <<'BLOG_PAYLOAD_END_OF_FILE'\n(.*?)\nBLOG_PAYLOAD_END_OF_FILE\n`)
+)
+
+// payloadFiles unpacks a deploy script's files: path -> mode and content.
+func payloadFiles(t *testing.T, script string) map[string][2]string {
+	t.Helper()
+	block := payloadBlock.FindStringSubmatch(script)
+	if block == nil {
+		t.Fatalf("no payload in the deploy script:\n%.2000s", script)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(block[1], "\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]string{}
+	for _, m := range putLine.FindAllStringSubmatch(gunzip(t, b), -1) {
+		got[m[1]] = [2]string{m[2], m[3] + "\n"}
+	}
+	return got
+}
 
 func TestDeployPayloadCarriesComposeAndHostByteForByte(t *testing.T) {
 	eachStack(t, func(t *testing.T, stack string, rs []res) {
 		script := documentScript(t, one(t, rs, "aws:ssm/document:Document"))
 		got := map[string]string{}
-		for _, m := range putLine.FindAllStringSubmatch(script, -1) {
-			b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(m[3], "\n", ""))
-			if err != nil {
-				t.Fatal(err)
+		for path, f := range payloadFiles(t, script) {
+			got[path] = f[1]
+			if want := map[bool]string{true: "0755", false: "0644"}[strings.HasPrefix(f[1], "#!")]; f[0] != want {
+				t.Errorf("%s has mode %s, want %s", path, f[0], want)
 			}
-			got[m[1]] = gunzip(t, b)
 		}
-		if !strings.Contains(script, "put() { base64 -d | gzip -dc >") {
+		if !strings.Contains(script, "put() { cat >\"$1.new\"; chmod \"$2\" \"$1.new\"; mv -f \"$1.new\" \"$1\"; }") {
 			t.Error("the document does not unpack files the way they are packed")
 		}
 		want := map[string]string{}
@@ -1033,28 +1053,36 @@ func TestSecretsOnlyInSecureStringParameters(t *testing.T) {
 	})
 }
 
+// namedAfterStack checks that a stack's resources are named after it and
+// after no other stack in names (name -> stack, filled in), tagged with
+// it, and parented to a component.
+func namedAfterStack(t *testing.T, stack string, rs []res, names map[string]string) {
+	t.Helper()
+	for _, r := range rs {
+		if r.Type == "pulumi:pulumi:StackReference" {
+			continue
+		}
+		if !strings.HasPrefix(r.Name, "blog-"+stack+"-") {
+			t.Errorf("%s: resource %s %q is not named after the stack", stack, r.Type, r.Name)
+		}
+		if other, ok := names[r.Name]; ok && other != stack {
+			t.Errorf("%q used by both %s and %s", r.Name, other, stack)
+		}
+		names[r.Name] = stack
+		if tags, ok := r.Inputs["tags"].(map[string]any); ok && tags["blog:stack"] != stack {
+			t.Errorf("%s %s tagged %v", r.Type, r.Name, tags)
+		}
+		if r.Parent == "" || strings.HasSuffix(r.Parent, "pulumi:pulumi:Stack::blogstack-"+stack) && !strings.HasPrefix(r.Type, "blogstack:") {
+			t.Errorf("%s %s is not parented to a component (parent %q)", r.Type, r.Name, r.Parent)
+		}
+	}
+}
+
 func TestNamesTagsAndRecordsDistinctPerStack(t *testing.T) {
 	names := map[string]string{}
 	for _, s := range stacks {
 		rs := mustRun(t, s.name, s.config)
-		for _, r := range rs {
-			if r.Type == "pulumi:pulumi:StackReference" {
-				continue
-			}
-			if !strings.HasPrefix(r.Name, "blog-"+s.name+"-") {
-				t.Errorf("%s: resource %s %q is not named after the stack", s.name, r.Type, r.Name)
-			}
-			if other, ok := names[r.Name]; ok && other != s.name {
-				t.Errorf("%q used by both %s and %s", r.Name, other, s.name)
-			}
-			names[r.Name] = s.name
-			if tags, ok := r.Inputs["tags"].(map[string]any); ok && tags["blog:stack"] != s.name {
-				t.Errorf("%s %s tagged %v", r.Type, r.Name, tags)
-			}
-			if r.Parent == "" || strings.HasSuffix(r.Parent, "pulumi:pulumi:Stack::blogstack-"+s.name) && !strings.HasPrefix(r.Type, "blogstack:") {
-				t.Errorf("%s %s is not parented to a component (parent %q)", r.Type, r.Name, r.Parent)
-			}
-		}
+		namedAfterStack(t, s.name, rs, names)
 		for _, typ := range []string{"aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucketV2:BucketV2", "aws:iam/role:Role", "aws:ec2/eip:Eip", "aws:ssm/parameter:Parameter", "aws:ssm/document:Document"} {
 			for _, r := range ofType(rs, typ) {
 				if _, ok := r.Inputs["tags"]; !ok {
@@ -1303,4 +1331,57 @@ func TestMediaRoleTrustsOnlyTheHost(t *testing.T) {
 		}
 
 	})
+}
+
+// TestDeployScriptUnpacksByteForByte runs the document's own script, its
+// paths moved into a temporary folder and host/deploy left out: every file
+// arrives byte for byte with its mode, and a file already there (a running
+// script) is replaced by rename, not rewritten in place.
+func TestDeployScriptUnpacksByteForByte(t *testing.T) {
+	rs := mustRun(t, "prod", prodConfig())
+	script := documentScript(t, one(t, rs, "aws:ssm/document:Document"))
+	root := t.TempDir()
+	put := `put() { cat >"$1.new"; chmod "$2" "$1.new"; mv -f "$1.new" "$1"; }`
+	if !strings.Contains(script, put) {
+		t.Fatal("the script's put is not the one this test moves")
+	}
+	script = strings.NewReplacer(
+		"install -d -m 0755 /opt/blog/host /etc/blog", "install -d -m 0755 \"$ROOT/opt/blog/host\" \"$ROOT/etc/blog\"",
+		put, `put() { set -- "$ROOT$1" "$2"; cat >"$1.new"; chmod "$2" "$1.new"; mv -f "$1.new" "$1"; }`,
+	).Replace(script)
+	script = script[:strings.LastIndex(script, "BLOG_DEPLOY_ID=")]
+	old := filepath.Join(root, "opt/blog/host/deploy")
+	if err := os.MkdirAll(filepath.Dir(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("the running copy\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	running, err := os.Open(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "ROOT="+root)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the deploy script failed: %v\n%s", err, out)
+	}
+	for path, f := range payloadFiles(t, documentScript(t, one(t, rs, "aws:ssm/document:Document"))) {
+		fi, err := os.Stat(filepath.Join(root, path))
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(root, path))
+		if string(b) != f[1] || fmt.Sprintf("%04o", fi.Mode().Perm()) != f[0] {
+			t.Errorf("%s: %d bytes, mode %04o; want %d bytes, mode %s", path, len(b), fi.Mode().Perm(), len(f[1]), f[0])
+		}
+	}
+	if b, _ := io.ReadAll(running); string(b) != "the running copy\n" {
+		t.Errorf("the running script's open copy changed: %q", b)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(root, "opt/blog/host/*.new")); len(leftovers) != 0 {
+		t.Errorf("left behind: %v", leftovers)
+	}
 }
