@@ -270,6 +270,27 @@ func TestDeployFailurePrintsOutput(t *testing.T) {
 	b2.contains("summary", b2.summary(), "Deploy of `"+sha+"` failed", "error: update failed")
 }
 
+// TestDeployFailureInFargateMode: a fargate prod has no deploy output in
+// S3; the summary points at pulumi's error and the tasks' log group.
+func TestDeployFailureInFargateMode(t *testing.T) {
+	b := newBench(t, "prod")
+	for k, v := range map[string]string{"registryUrl": prodRegistry, "imageTag": older, "deployId": "41-1", "url": "https://prod.example.com", "clusterName": "blog-prod-service-cluster-1a2b"} {
+		b.output("prod", k, v)
+	}
+	b.write(filepath.Join(b.fake, "images", "blog", sha), "")
+	_, errOut, ok := b.run([]string{"FAKE_FAIL_UP=1"}, "deploy", sha)
+	if ok {
+		t.Fatal("deploy succeeded although pulumi up failed")
+	}
+	b.contains("stderr", errOut, "no backupBucket output", "pulumi up of prod failed for image "+sha)
+	b.never("aws s3")
+	b.contains("summary", b.summary(), "Deploy of `"+sha+"` failed", "The previous release (`"+older+"`) keeps serving",
+		"the tasks' logs are in the log group `blog-prod-ecs`")
+	if strings.Contains(b.summary(), "host/deploy's output") {
+		t.Errorf("a fargate prod's summary points at host/deploy:\n%s", b.summary())
+	}
+}
+
 // TestPreviewUpFailurePrintsOutput: a preview stack's failed deploy shows
 // host/deploy's output the same way, from that stack's own bucket.
 func TestPreviewUpFailurePrintsOutput(t *testing.T) {
