@@ -458,6 +458,10 @@ func TestServiceRollsSafelyAcrossZones(t *testing.T) {
 		if subnets := get(in, "networkConfiguration", "subnets").([]any); len(subnets) < 2 {
 			t.Errorf("tasks in %d subnets, want two zones at least", len(subnets))
 		}
+		// A new deploy id redeploys, so a retry after a rollback is tried.
+		if in["forceNewDeployment"] != true || get(in, "triggers", "deployId") != "9876543210-1" {
+			t.Errorf("forceNewDeployment %v, triggers %v", in["forceNewDeployment"], in["triggers"])
+		}
 		if !slices.Contains(svc.Ignore, "desiredCount") {
 			t.Errorf("desiredCount not left to autoscaling: ignore %v", svc.Ignore)
 		}

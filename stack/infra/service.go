@@ -211,6 +211,11 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: args.LB.TargetGroupArn, ContainerName: pulumi.String("app"), ContainerPort: pulumi.Int(AppPort),
 		}},
+		// Every deploy id redeploys: a retry after ECS rolled a release
+		// back (the state still names its task definition, so nothing
+		// else would differ) tries it again.
+		ForceNewDeployment:   pulumi.Bool(true),
+		Triggers:             pulumi.StringMap{"deployId": pulumi.String(args.Release.DeployID)},
 		PropagateTags:        pulumi.String("SERVICE"),
 		EnableEcsManagedTags: pulumi.Bool(true),
 		EnableExecuteCommand: pulumi.Bool(false),
