@@ -47,6 +47,11 @@ var providerActions = map[string][]string{
 		"logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy", "logs:DescribeLogGroups",
 		"logs:ListTagsForResource", "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:DeleteRetentionPolicy",
 		"logs:UntagResource aws:TagKeys=Name", "logs:DeleteLogGroup",
+		// RDS's export groups, which fargate mode makes for their retention.
+		"logs:CreateLogGroup LogGroupName=/aws/rds/instance/PREFIX-db/postgresql",
+		"logs:PutRetentionPolicy LogGroupName=/aws/rds/instance/PREFIX-db/postgresql",
+		"logs:TagResource LogGroupName=/aws/rds/instance/PREFIX-db/upgrade",
+		"logs:DeleteLogGroup LogGroupName=/aws/rds/instance/PREFIX-db/upgrade",
 	},
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": {"logs:PutMetricFilter", "logs:DescribeMetricFilters", "logs:DeleteMetricFilter"},
 	"aws:cloudwatch/metricAlarm:MetricAlarm": {

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -18,6 +19,15 @@ const (
 	AppDBUser   = "blog"
 	DBName      = "blog"
 )
+
+// DatabaseLogs are the logs RDS exports to CloudWatch.
+var DatabaseLogs = []string{"postgresql", "upgrade"}
+
+// DatabaseLogGroup is the log group RDS exports one of them to (RDS's own
+// naming).
+func DatabaseLogGroup(prefix, kind string) string {
+	return "/aws/rds/instance/" + prefix + "-db/" + kind
+}
 
 // Database is fargate mode's PostgreSQL: one RDS instance in the private
 // subnets, encrypted, never public, TLS only, IAM authentication on, with
@@ -65,6 +75,22 @@ func NewDatabase(ctx *pulumi.Context, name string, cfg Config, args DatabaseArgs
 	if err != nil {
 		return nil, err
 	}
+	// The log groups RDS exports to, made first so that they get the
+	// stack's retention (RDS would make them to keep forever). They use
+	// CloudWatch's own encryption: the logs key's policy admits only the
+	// stack's blog-* groups.
+	var logGroups []pulumi.Resource
+	for _, kind := range DatabaseLogs {
+		g, err := cloudwatch.NewLogGroup(ctx, name+"-logs-"+kind, &cloudwatch.LogGroupArgs{
+			Name:            pulumi.String(DatabaseLogGroup(cfg.Prefix, kind)),
+			RetentionInDays: pulumi.Int(LogRetentionDays(cfg)),
+			Tags:            cfg.Tags(name + "-logs-" + kind),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		logGroups = append(logGroups, g)
+	}
 	prod := !cfg.Preview
 	f := cfg.Fargate
 	dbArgs := &rds.InstanceArgs{
@@ -99,7 +125,7 @@ func NewDatabase(ctx *pulumi.Context, name string, cfg Config, args DatabaseArgs
 		// Automated backups go with a preview's instance; prod keeps
 		// them for their retention after a deletion.
 		DeleteAutomatedBackups:       pulumi.Bool(!prod),
-		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql"), pulumi.String("upgrade")},
+		EnabledCloudwatchLogsExports: pulumi.ToStringArray(DatabaseLogs),
 		// Changes wait for the maintenance window unless a run says
 		// otherwise: a resize never restarts the database by surprise.
 		ApplyImmediately: pulumi.Bool(false),
@@ -108,7 +134,7 @@ func NewDatabase(ctx *pulumi.Context, name string, cfg Config, args DatabaseArgs
 	if prod {
 		dbArgs.FinalSnapshotIdentifier = pulumi.String(cfg.Prefix + "-db-final")
 	}
-	db, err := rds.NewInstance(ctx, name, dbArgs, parent, cfg.protectUnlessPreview())
+	db, err := rds.NewInstance(ctx, name, dbArgs, parent, cfg.protectUnlessPreview(), pulumi.DependsOn(logGroups))
 	if err != nil {
 		return nil, err
 	}

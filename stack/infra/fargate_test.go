@@ -119,6 +119,27 @@ func TestCKV_AWS_17_RDSNotPublic(t *testing.T) {
 	})
 }
 
+// RDS's exported logs go to groups the stack makes first, with the stack's
+// retention (RDS's own would keep them forever).
+func TestRDSLogsKeptAsLongAsTheStacksOthers(t *testing.T) {
+	eachFargateStack(t, func(t *testing.T, stack string, rs []res) {
+		db := one(t, rs, "aws:rds/instance:Instance")
+		if !reflect.DeepEqual(db.Inputs["enabledCloudwatchLogsExports"], []any{"postgresql", "upgrade"}) {
+			t.Errorf("exports %v", db.Inputs["enabledCloudwatchLogsExports"])
+		}
+		days := map[string]float64{"prod": 30, "pr-12": 3}[stack]
+		for _, kind := range []string{"postgresql", "upgrade"} {
+			g := named(t, rs, "aws:cloudwatch/logGroup:LogGroup", "-db-logs-"+kind)
+			if g.Inputs["name"] != "/aws/rds/instance/blog-"+stack+"-db/"+kind || g.Inputs["retentionInDays"] != days {
+				t.Errorf("log group %v", g.Inputs)
+			}
+			if !dependsOnName(db, g.Name) {
+				t.Errorf("the instance does not wait for %s", g.Name)
+			}
+		}
+	})
+}
+
 func TestCKV_AWS_133_RDSBackupsRetained(t *testing.T) {
 	for _, s := range fargateStacks {
 		t.Run(s.name, func(t *testing.T) {
