@@ -67,7 +67,11 @@ var providerActions = map[string][]string{
 		"prod:cloudwatch:DescribeAlarms Region=us-east-1 AlarmName=blog-prod-ecs-readyz aws:RequestedRegion=us-east-1",
 		"prod:cloudwatch:DeleteAlarms Region=us-east-1 AlarmName=blog-prod-ecs-readyz aws:RequestedRegion=us-east-1",
 	},
-	"aws:cloudwatch/dashboard:Dashboard": {"cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"},
+	"aws:cloudwatch/dashboard:Dashboard": {
+		"cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
+		// Fargate mode's (stack/infra/service_monitoring.go).
+		"cloudwatch:PutDashboard DashboardName=PREFIX-ecs", "cloudwatch:GetDashboard DashboardName=PREFIX-ecs", "cloudwatch:DeleteDashboards DashboardName=PREFIX-ecs",
+	},
 	"aws:sns/topic:Topic": {
 		"sns:CreateTopic", "sns:TagResource", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource",
 		"sns:UntagResource aws:TagKeys=Name", "sns:DeleteTopic",

@@ -738,3 +738,34 @@ func TestFargateNamesTagsAndParentsDistinctPerStack(t *testing.T) {
 		namedAfterStack(t, s.name, mustRun(t, s.name, s.config), names)
 	}
 }
+
+// The dashboard shows the load balancer, the tasks, the database and every
+// alarm fargate mode declares.
+func TestFargateDashboard(t *testing.T) {
+	eachFargateStack(t, func(t *testing.T, stack string, rs []res) {
+		d := one(t, rs, "aws:cloudwatch/dashboard:Dashboard")
+		body, _ := d.Inputs["dashboardBody"].(string)
+		if d.Inputs["dashboardName"] != "blog-"+stack+"-ecs" {
+			t.Errorf("dashboard %v", d.Inputs["dashboardName"])
+		}
+		for _, want := range []string{
+			`"LoadBalancer","app/blog-` + stack + `-lb/50dc6c495c0c9188"`,
+			`"TargetGroup","targetgroup/blog-` + stack + `-lb-app/6d0ecf831eec9f09"`,
+			`"DBInstanceIdentifier","blog-` + stack + `-db"`,
+			`"ClusterName","blog-` + stack + `-service-cluster-x","ServiceName","blog-` + stack + `-service-x"`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("dashboard lacks %s", want)
+			}
+		}
+		for _, a := range ofType(rs, "aws:cloudwatch/metricAlarm:MetricAlarm") {
+			name := a.Inputs["name"].(string)
+			if strings.HasSuffix(name, "-ecs-readyz") {
+				continue // in us-east-1, with its own topic
+			}
+			if !strings.Contains(body, ":alarm:"+name+`"`) {
+				t.Errorf("dashboard lacks alarm %s", name)
+			}
+		}
+	})
+}

@@ -271,21 +271,21 @@ func newFargate(ctx *pulumi.Context, cfg Config, args fargateArgs) (*Fargate, er
 	if err != nil {
 		return nil, err
 	}
-	mon, err := NewServiceMonitoring(ctx, p+"-service-monitoring", cfg, ServiceMonitoringArgs{
-		Account: args.Account, Partition: args.Partition, LB: lb, DatabaseID: db.InstanceID,
-	})
-	if err != nil {
-		return nil, err
-	}
 	svc, err := NewService(ctx, p+"-service", cfg, ServiceArgs{
 		Release: args.Release, RegistryURL: args.RegistryURL, RegistryArn: args.RegistryArn,
 		Network: network, Database: db, LB: lb,
 		AppRoleName: args.Media.RoleName, AppRoleArn: args.Media.RoleArn, MediaBucketName: args.Media.BucketName,
 		SecretKeyParam: args.SecretKeyParam, LogGroup: ServiceLogGroup(p),
 		Partition: args.Partition, Account: args.Account,
-		Ready: append([]pulumi.Resource{mon.LogGroup}, args.Media.Ready...),
+		Ready: args.Media.Ready,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if _, err := NewServiceMonitoring(ctx, p+"-service-monitoring", cfg, ServiceMonitoringArgs{
+		Account: args.Account, Partition: args.Partition, LB: lb, DatabaseID: db.InstanceID,
+		ClusterName: svc.ClusterName, ServiceName: svc.ServiceName,
+	}); err != nil {
 		return nil, err
 	}
 	for k, v := range map[string]pulumi.Input{

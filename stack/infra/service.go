@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-command/sdk/go/command/local"
@@ -59,7 +60,8 @@ type ServiceArgs struct {
 	MediaBucketName         pulumi.StringOutput
 	// SecretKeyParam is the SSM parameter of BLOG_SECRET_KEY.
 	SecretKeyParam string
-	// LogGroup is the app's log group (both task definitions log there).
+	// LogGroup names the tasks' log group (both task definitions log
+	// there), which the service makes.
 	LogGroup           string
 	Partition, Account string
 	// Ready must exist before a task starts: the roles' policies.
@@ -80,6 +82,17 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 	logGroupArn := arn("logs", "log-group:"+args.LogGroup)
 	paramArn := arn("ssm", "parameter"+args.SecretKeyParam)
 
+	// The tasks' log group must exist before a task logs (ECS does not
+	// create it).
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(args.LogGroup),
+		RetentionInDays: pulumi.Int(LogRetentionDays(cfg)),
+		KmsKeyId:        pulumi.String(LogsKeyArn(cfg, args.Partition, args.Account, cfg.Region)),
+		Tags:            cfg.Tags(args.LogGroup),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
 	cluster, err := ecs.NewCluster(ctx, name+"-cluster", &ecs.ClusterArgs{
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled"),
@@ -119,7 +132,7 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 	if err != nil {
 		return nil, err
 	}
-	ready := append([]pulumi.Resource{execPolicy, connect}, args.Ready...)
+	ready := append([]pulumi.Resource{logs, execPolicy, connect}, args.Ready...)
 	if args.Release.ImageTag == "" {
 		// First `pulumi up` into an empty account: no image yet, so no
 		// task; the next `pulumi up` with an image tag deploys.

@@ -1,6 +1,9 @@
 package infra
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -9,13 +12,10 @@ import (
 // group so that both live side by side during a move.
 func ServiceLogGroup(prefix string) string { return LogGroupName(prefix, "ecs") }
 
-// ServiceMonitoring watches fargate mode: the tasks' log group, and alarms
-// from the load balancer's and RDS's own metrics to a topic of its own.
+// ServiceMonitoring watches fargate mode: alarms from the load balancer's,
+// RDS's and ECS's own metrics to a topic of its own, and a dashboard.
 type ServiceMonitoring struct {
 	pulumi.ResourceState
-
-	// LogGroup must exist before a task logs (ECS does not create it).
-	LogGroup *cloudwatch.LogGroup
 }
 
 // ServiceMonitoringArgs name what is watched.
@@ -23,9 +23,12 @@ type ServiceMonitoringArgs struct {
 	Account, Partition string
 	LB                 *LoadBalancer
 	DatabaseID         pulumi.StringOutput
+	// ClusterName and ServiceName, when the service exists, add its CPU
+	// and memory to the dashboard.
+	ClusterName, ServiceName pulumi.StringOutput
 }
 
-// NewServiceMonitoring declares the log group, topic and alarms, and in
+// NewServiceMonitoring declares the topic, alarms and dashboard, and in
 // full stacks the /readyz check from outside.
 func NewServiceMonitoring(ctx *pulumi.Context, name string, cfg Config, args ServiceMonitoringArgs, opts ...pulumi.ResourceOption) (*ServiceMonitoring, error) {
 	m := &ServiceMonitoring{}
@@ -34,16 +37,6 @@ func NewServiceMonitoring(ctx *pulumi.Context, name string, cfg Config, args Ser
 	}
 	parent := pulumi.Parent(m)
 	key := pulumi.String(LogsKeyArn(cfg, args.Partition, args.Account, cfg.Region))
-	group, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(ServiceLogGroup(cfg.Prefix)),
-		RetentionInDays: pulumi.Int(LogRetentionDays(cfg)),
-		KmsKeyId:        key,
-		Tags:            cfg.Tags(ServiceLogGroup(cfg.Prefix)),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	m.LogGroup = group
 	topic, err := newAlertTopic(ctx, name+"-alerts", cfg.Prefix+"-ecs-alerts", cfg, key, parent)
 	if err != nil {
 		return nil, err
@@ -119,12 +112,24 @@ func NewServiceMonitoring(ctx *pulumi.Context, name string, cfg Config, args Ser
 			AlarmActions:     notify, OkActions: notify,
 		}},
 	}
+	var alarmArns []string
 	for _, a := range alarms {
 		a.args.Name = pulumi.String(cfg.Prefix + "-ecs-" + a.name)
 		a.args.Tags = cfg.Tags(cfg.Prefix + "-ecs-" + a.name)
 		if _, err := cloudwatch.NewMetricAlarm(ctx, name+"-"+a.name, a.args, parent); err != nil {
 			return nil, err
 		}
+		alarmArns = append(alarmArns, fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s-ecs-%s", args.Partition, cfg.Region, args.Account, cfg.Prefix, a.name))
+	}
+	body := pulumi.All(args.LB.Suffix, args.LB.TargetGroupSuffix, args.DatabaseID, args.ClusterName, args.ServiceName).ApplyT(func(v []any) string {
+		str := func(i int) string { s, _ := v[i].(string); return s }
+		return ServiceDashboardBody(cfg.Region, str(0), str(1), str(2), str(3), str(4), alarmArns)
+	}).(pulumi.StringOutput)
+	if _, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.String(cfg.Prefix + "-ecs"),
+		DashboardBody: body,
+	}, parent); err != nil {
+		return nil, err
 	}
 	if !cfg.Preview {
 		if _, err := newReadyzCheck(ctx, name, "ecs-readyz", cfg, MonitoringArgs{Account: args.Account, Partition: args.Partition}, parent); err != nil {
@@ -132,4 +137,46 @@ func NewServiceMonitoring(ctx *pulumi.Context, name string, cfg Config, args Ser
 		}
 	}
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": topic.Arn})
+}
+
+// ServiceDashboardBody is fargate mode's CloudWatch dashboard: what readers
+// get (requests, 5xx, latency at the load balancer), the tasks (healthy
+// count, CPU and memory), the database, and every alarm's state.
+func ServiceDashboardBody(region, lb, targetGroup, db, cluster, service string, alarms []string) string {
+	type widget = map[string]any
+	metric := func(title string, metrics ...[]any) widget {
+		return widget{"type": "metric", "width": 8, "height": 6, "properties": map[string]any{
+			"title": title, "region": region, "view": "timeSeries", "stat": "Sum", "period": 300, "metrics": metrics,
+		}}
+	}
+	alb := func(name string, extra ...any) []any {
+		return append([]any{"AWS/ApplicationELB", name, "LoadBalancer", lb}, extra...)
+	}
+	widgets := []widget{
+		metric("Requests and 5xx (load balancer)",
+			alb("RequestCount"), alb("HTTPCode_Target_5XX_Count"), alb("HTTPCode_ELB_5XX_Count")),
+		metric("Target response time p50 / p99, seconds",
+			alb("TargetResponseTime", map[string]any{"stat": "p50"}), alb("TargetResponseTime", map[string]any{"stat": "p99"})),
+		metric("Healthy tasks",
+			alb("HealthyHostCount", "TargetGroup", targetGroup, map[string]any{"stat": "Minimum", "period": 60}),
+			alb("UnHealthyHostCount", "TargetGroup", targetGroup, map[string]any{"stat": "Maximum", "period": 60})),
+		metric("Database: CPU %, connections",
+			[]any{"AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db, map[string]any{"stat": "Average"}},
+			[]any{"AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db, map[string]any{"stat": "Maximum"}}),
+		metric("Database: free storage, bytes",
+			[]any{"AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db, map[string]any{"stat": "Minimum"}}),
+	}
+	if service != "" {
+		widgets = append(widgets, metric("Tasks: CPU and memory, % of reserved",
+			[]any{"AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", service, map[string]any{"stat": "Average"}},
+			[]any{"AWS/ECS", "MemoryUtilization", "ClusterName", cluster, "ServiceName", service, map[string]any{"stat": "Maximum"}}))
+	}
+	widgets = append(widgets, widget{"type": "alarm", "width": 8, "height": 6, "properties": map[string]any{
+		"title": "Alarms", "alarms": alarms,
+	}})
+	b, err := json.Marshal(map[string]any{"widgets": widgets})
+	if err != nil {
+		panic(err) // unreachable: plain values
+	}
+	return string(b)
 }
