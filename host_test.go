@@ -322,7 +322,7 @@ const (
 	bucket    = "blog-prod-data-backups-a1b2c3d"
 	mediaRole = "arn:aws:iam::123456789012:role/blog-prod-media-role-a1b2c3d"
 	// processQuery turns the AssumeRole response into the format the app
-	// reads (blog/internal/media.FileCredentials); the fake aws answers it.
+	// reads (blog/internal/awsauth.FileCredentials); the fake aws answers it.
 	processQuery = "{Version: `1`, AccessKeyId: Credentials.AccessKeyId, SecretAccessKey: Credentials.SecretAccessKey, SessionToken: Credentials.SessionToken, Expiration: Credentials.Expiration}"
 )
 

@@ -149,7 +149,7 @@ func databasePassword(cfg config.Config) store.PasswordFunc {
 	if cfg.DatabaseAuth != "iam" {
 		return nil
 	}
-	return awsauth.RDSPassword(cfg.AWSRegion, awsauth.Credentials(os.Getenv))
+	return awsauth.RDSPassword(cfg.AWSRegion, awsauth.Credentials(os.Getenv, cfg.AWSCredentialsFile))
 }
 
 // openAndMigrate opens the configured database and applies pending

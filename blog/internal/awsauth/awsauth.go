@@ -4,6 +4,7 @@ package awsauth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -21,8 +22,9 @@ import (
 // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is the path on it.
 const ecsCredentialsHost = "http://169.254.170.2"
 
-// Credentials are the blog's AWS credentials, read through getenv:
-// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when
+// Credentials are the blog's AWS credentials: from file when it is set
+// (BLOG_AWS_CREDENTIALS_FILE, see FileCredentials), else read through
+// getenv: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when
 // set, else a container credentials endpoint: the ECS task role's at
 // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (ECS sets it for a task with a
 // role), or AWS_CONTAINER_CREDENTIALS_FULL_URI with
@@ -32,10 +34,45 @@ const ecsCredentialsHost = "http://169.254.170.2"
 // the image has no room for, and the host's containers cannot reach
 // instance metadata by design. The credentials are cached until shortly
 // before they expire.
-func Credentials(getenv func(string) string) aws.CredentialsProvider {
+func Credentials(getenv func(string) string, file string) aws.CredentialsProvider {
+	if file != "" {
+		return aws.NewCredentialsCache(FileCredentials(file), func(o *aws.CredentialsCacheOptions) {
+			o.ExpiryWindow = 10 * time.Minute // the host rewrites the file every 5 minutes
+		})
+	}
 	return aws.NewCredentialsCache(provider(getenv), func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = 5 * time.Minute
 	})
+}
+
+// FileCredentials reads AWS credentials from a JSON file in the format of
+// `aws configure export-credentials --format process`. On the EC2 host the
+// blog's container cannot reach the instance metadata service (hop limit
+// 1, so that no container can take the host's role by itself);
+// host/media-credentials writes a session of the stack's media role (media
+// only) there for the app alone.
+type FileCredentials string
+
+// Retrieve reads the file.
+func (f FileCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("AWS credentials: %w", err)
+	}
+	var c struct {
+		AccessKeyID     string `json:"AccessKeyId"`
+		SecretAccessKey string
+		SessionToken    string
+		Expiration      *time.Time
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return aws.Credentials{}, fmt.Errorf("AWS credentials: %s is not the JSON of aws configure export-credentials --format process", f)
+	}
+	out := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: "file " + string(f)}
+	if c.Expiration != nil {
+		out.CanExpire, out.Expires = true, *c.Expiration
+	}
+	return out, nil
 }
 
 func provider(getenv func(string) string) aws.CredentialsProvider {

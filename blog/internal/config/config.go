@@ -39,7 +39,7 @@ type Config struct {
 	MediaURL       string        // where uploads live: file://... or s3://bucket?prefix=...
 	ImgSrc         []string      // image origins the CSP allows besides 'self'
 	// AWSCredentialsFile holds AWS credentials for an s3:// MediaURL
-	// (media.FileCredentials); empty: the AWS SDK's usual chain.
+	// (awsauth.FileCredentials); empty: the AWS SDK's usual chain.
 	AWSCredentialsFile string
 }
 

@@ -3,7 +3,6 @@ package media
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,9 +48,8 @@ type Object struct {
 // OpenBucket opens the bucket at rawURL. A folder is created if missing,
 // so that development needs nothing set up. An s3:// URL takes prefix,
 // region, endpoint and use_path_style (the last two for S3-compatible
-// servers); its credentials come from credentialsFile when set (see
-// FileCredentials), else from the environment or the ECS task role (see
-// awsauth.Credentials).
+// servers); its credentials are awsauth.Credentials: from credentialsFile
+// when set, else from the environment or the ECS task role.
 func OpenBucket(rawURL, credentialsFile string) (*Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -71,17 +69,9 @@ func OpenBucket(rawURL, credentialsFile string) (*Bucket, error) {
 				return nil, fmt.Errorf("BLOG_MEDIA_URL: unknown parameter %q (prefix, region, endpoint, use_path_style)", k)
 			}
 		}
-		// Not the SDK's config package: its credential chain (SSO, STS,
-		// IMDS, profiles) adds 3 MB the blog has no use for.
-		creds := awsauth.Credentials(os.Getenv)
-		if credentialsFile != "" {
-			creds = aws.NewCredentialsCache(FileCredentials(credentialsFile), func(o *aws.CredentialsCacheOptions) {
-				o.ExpiryWindow = 10 * time.Minute // the host rewrites the file every 5 minutes
-			})
-		}
 		opts := s3.Options{
 			Region:       q.Get("region"),
-			Credentials:  creds,
+			Credentials:  awsauth.Credentials(os.Getenv, credentialsFile),
 			UsePathStyle: q.Get("use_path_style") == "true",
 		}
 		if e := q.Get("endpoint"); e != "" {
@@ -186,34 +176,4 @@ func (m *Bucket) Delete(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
-}
-
-// FileCredentials reads AWS credentials from a JSON file in the format of
-// `aws configure export-credentials --format process`. On the EC2 host the
-// blog's container cannot reach the instance metadata service (hop limit
-// 1, so that no container can take the host's role by itself);
-// host/media-credentials writes a session of the stack's media role (media
-// only) there for the app alone.
-type FileCredentials string
-
-// Retrieve reads the file.
-func (f FileCredentials) Retrieve(context.Context) (aws.Credentials, error) {
-	b, err := os.ReadFile(string(f))
-	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("AWS credentials: %w", err)
-	}
-	var c struct {
-		AccessKeyID     string `json:"AccessKeyId"`
-		SecretAccessKey string
-		SessionToken    string
-		Expiration      *time.Time
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return aws.Credentials{}, fmt.Errorf("AWS credentials: %s is not the JSON of aws configure export-credentials --format process", f)
-	}
-	out := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: "file " + string(f)}
-	if c.Expiration != nil {
-		out.CanExpire, out.Expires = true, *c.Expiration
-	}
-	return out, nil
 }

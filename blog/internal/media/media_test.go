@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/blogstack/blogstack/blog/internal/media"
 	"github.com/blogstack/blogstack/blog/internal/media/mediatest"
 )
@@ -241,32 +239,5 @@ func BenchmarkPhoto(b *testing.B) {
 			})
 			b.ReportMetric(peak/(1<<20), "peak-heap-MB")
 		})
-	}
-}
-
-// The app reads the credentials the host writes, again once they are
-// about to expire (the host has rewritten the file by then).
-func TestFileCredentials(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "credentials.json")
-	write := func(key string, exp time.Time) {
-		b := fmt.Sprintf(`{"Version": 1, "AccessKeyId": %q, "SecretAccessKey": "s", "SessionToken": "t", "Expiration": %q}`, key, exp.Format(time.RFC3339))
-		if err := os.WriteFile(path, []byte(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	soon := time.Now().Add(5 * time.Minute)
-	write("AKIAFIRST", soon)
-	cache := aws.NewCredentialsCache(media.FileCredentials(path), func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 10 * time.Minute })
-	c, err := cache.Retrieve(context.Background())
-	if err != nil || c.AccessKeyID != "AKIAFIRST" || c.SessionToken != "t" || !c.CanExpire {
-		t.Fatalf("%+v %v", c, err)
-	}
-	write("AKIASECOND", time.Now().Add(time.Hour))
-	if c, err = cache.Retrieve(context.Background()); err != nil || c.AccessKeyID != "AKIASECOND" {
-		t.Errorf("within the expiry window the file is read again: got %s, %v", c.AccessKeyID, err)
-	}
-	os.WriteFile(path, []byte("not json"), 0o600)
-	if _, err := media.FileCredentials(path).Retrieve(context.Background()); err == nil {
-		t.Error("a garbled file gave credentials")
 	}
 }
