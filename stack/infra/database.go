@@ -7,7 +7,8 @@ import (
 )
 
 // PostgresMajor is the PostgreSQL major version of both modes: the compose
-// file's db image and RDS's engine (release/ checks they agree).
+// file's db image and RDS's engine (TestRDSRunsTheComposeFilesPostgreSQL
+// checks they agree).
 const PostgresMajor = "18"
 
 // Database users in fargate mode. The admin's password is RDS's own
