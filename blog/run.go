@@ -162,6 +162,7 @@ func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 		}
 		return nil, err
 	}
+	st.Log = log
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		st.Close()
@@ -234,7 +235,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// answers other instances' writes, and stops with it.
 	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
-	go st.Listen(listenCtx, log, nil)
+	go st.Listen(listenCtx, nil)
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {
 		ms, err := serveMetrics(cfg.MetricsAddr, m, log, errc)

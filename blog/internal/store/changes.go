@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -177,7 +176,7 @@ func (s *Store) announce(ctx context.Context) {
 	if err != nil {
 		// The other instances' listeners lost their connection too if the
 		// database went away, and they drop everything when they reconnect.
-		slog.Default().Warn("could not announce a change to other instances", "err", err)
+		s.Log.Warn("could not announce a change to other instances", "err", err)
 		return
 	}
 	if w == nil {
@@ -187,7 +186,7 @@ func (s *Store) announce(ctx context.Context) {
 	select {
 	case <-w.done:
 	case <-time.After(announceWait):
-		slog.Default().Warn("not every instance acknowledged a change in time; one may serve pages from before it a little longer", "waited", announceWait)
+		s.Log.Warn("not every instance acknowledged a change in time; one may serve pages from before it a little longer", "waited", announceWait)
 	}
 }
 
@@ -215,9 +214,9 @@ func (s *Store) runHooks() {
 // SQLite it polls PRAGMA data_version every second, which changes when
 // another connection commits. ready, when not nil, is closed once the
 // first listening connection is up.
-func (s *Store) Listen(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+func (s *Store) Listen(ctx context.Context, ready chan<- struct{}) {
 	if s.dialect.name() != "postgres" {
-		s.pollDataVersion(ctx, log, ready)
+		s.pollDataVersion(ctx, ready)
 		return
 	}
 	backoff := 100 * time.Millisecond
@@ -226,7 +225,7 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, ready chan<- struc
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("change listener lost its database connection; reconnecting", "err", err, "in", backoff)
+		s.Log.Warn("change listener lost its database connection; reconnecting", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return
@@ -304,7 +303,7 @@ func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
 // pollDataVersion watches a SQLite file for commits by other processes
 // (blog import, blog seed) on a connection of its own: data_version is per
 // connection, and changes when any other connection commits.
-func (s *Store) pollDataVersion(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+func (s *Store) pollDataVersion(ctx context.Context, ready chan<- struct{}) {
 	var (
 		conn *sql.Conn
 		last int64 = -1
@@ -332,7 +331,7 @@ func (s *Store) pollDataVersion(ctx context.Context, log *slog.Logger, ready cha
 			}
 			last = v
 		case ctx.Err() == nil:
-			log.Warn("change poll failed", "err", err)
+			s.Log.Warn("change poll failed", "err", err)
 			if conn != nil {
 				conn.Close()
 				conn, last = nil, -1

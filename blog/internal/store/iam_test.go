@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -114,7 +113,7 @@ func TestPasswordFuncSignsInEveryConnection(t *testing.T) {
 	listenCtx, stop := context.WithCancel(ctx())
 	defer stop()
 	ready := make(chan struct{})
-	go s.Listen(listenCtx, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	go s.Listen(listenCtx, ready)
 	select {
 	case <-ready:
 	case <-time.After(10 * time.Second):
@@ -258,7 +257,7 @@ func TestGrantApp(t *testing.T) {
 	listenCtx, stop := context.WithCancel(ctx())
 	defer stop()
 	ready := make(chan struct{})
-	go app.Listen(listenCtx, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	go app.Listen(listenCtx, ready)
 	select {
 	case <-ready:
 	case <-time.After(10 * time.Second):

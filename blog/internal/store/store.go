@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -60,6 +61,10 @@ type Store struct {
 	password    PasswordFunc
 	// Now is the clock used for visibility of scheduled posts; tests move it.
 	Now func() time.Time
+	// Log is where the store reports what it works around: a lost change
+	// listener, an instance slow to drop its pages. Open sets slog's
+	// default; a command sets its own.
+	Log *slog.Logger
 }
 
 // PasswordFunc returns the password for a new PostgreSQL connection to
@@ -108,7 +113,7 @@ func Open(ctx context.Context, databaseURL, sqlitePath string, password Password
 		d = sqlite{path: sqlitePath}
 	}
 	db.RegisterModel((*PostTag)(nil))
-	s := &Store{db: db, dialect: d, hooks: newChangeHooks(), databaseURL: databaseURL, password: password, Now: time.Now}
+	s := &Store{db: db, dialect: d, hooks: newChangeHooks(), databaseURL: databaseURL, password: password, Now: time.Now, Log: slog.Default()}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

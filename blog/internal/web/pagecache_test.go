@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -175,7 +174,7 @@ func TestPageCacheAcrossInstances(t *testing.T) {
 	defer cancel()
 	for _, f := range []*fixture{a, b} {
 		ready := make(chan struct{})
-		go f.store.Listen(ctx, slog.New(slog.NewTextHandler(f.logs, nil)), ready)
+		go f.store.Listen(ctx, ready)
 		<-ready
 	}
 	if _, body := b.get("/posts/post-21"); !strings.Contains(body, "Post 21") {
@@ -211,7 +210,7 @@ func TestPageCacheSeesOtherWritersOnSQLite(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan struct{})
-	go f.store.Listen(ctx, slog.New(slog.NewTextHandler(f.logs, nil)), ready)
+	go f.store.Listen(ctx, ready)
 	<-ready
 	f.get("/posts/post-20")
 	other := db.Open(t)

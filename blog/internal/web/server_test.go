@@ -83,6 +83,7 @@ func newBlog(t testing.TB, db storetest.DB, env map[string]string) *fixture {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
+	st.Log = log
 	m := metrics.New(metrics.Build{Version: "v-test", Commit: "abc123"}, st.DB())
 	bucket := openMedia(t, cfg.MediaURL)
 	w := web.NewServer(cfg, st, log, assets, m, web.WithMedia(bucket))
