@@ -31,6 +31,8 @@ type load struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
+	start    time.Time
+	failures []string // the first few failed requests, when and how
 	statuses map[int]int
 	errs     map[string]int
 	titles   map[string]int
@@ -46,7 +48,7 @@ var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
 func (h *testHost) startLoad() *load {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	l := &load{t: h.t, cancel: cancel, statuses: map[int]int{}, errs: map[string]int{}, titles: map[string]int{}}
+	l := &load{t: h.t, cancel: cancel, start: time.Now(), statuses: map[int]int{}, errs: map[string]int{}, titles: map[string]int{}}
 	readers := []struct {
 		name   string
 		client *http.Client
@@ -121,18 +123,30 @@ func (l *load) once(ctx context.Context, c *http.Client, reader, method string) 
 	}
 	if err != nil {
 		l.errs[reader+" "+errorKind(err)]++
+		l.failed(reader, err.Error())
 		return
 	}
 	if method == http.MethodPost {
 		if resp.StatusCode != http.StatusMethodNotAllowed {
 			l.statuses[resp.StatusCode]++ // counted as failed below
+			l.failed(reader, fmt.Sprintf("%s %.100q", resp.Status, page))
 		}
 		l.posts++
 		return
 	}
 	l.statuses[resp.StatusCode]++
+	if resp.StatusCode != http.StatusOK {
+		l.failed(reader, fmt.Sprintf("%s %.100q", resp.Status, page))
+	}
 	if m := titleRE.FindSubmatch(page); m != nil {
 		l.titles[releaseOf(string(m[1]))]++
+	}
+}
+
+// failed keeps what a failed request got, for the first ten; l.mu is held.
+func (l *load) failed(reader, what string) {
+	if len(l.failures) < 10 {
+		l.failures = append(l.failures, fmt.Sprintf("%s after %s: %s %s", time.Now().Format("15:04:05.000"), time.Since(l.start).Round(time.Millisecond), reader, what))
 	}
 }
 
@@ -194,7 +208,10 @@ func (l *load) mustNotFail(during string) result {
 		l.t.Errorf("only %d requests %s; the load proves little", r.total, during)
 	}
 	if r.failed > 0 {
-		l.t.Errorf("%d of %d requests failed %s", r.failed, r.total, during)
+		l.mu.Lock()
+		first := strings.Join(l.failures, "\n    ")
+		l.mu.Unlock()
+		l.t.Errorf("%d of %d requests failed %s; the first:\n    %s", r.failed, r.total, during, first)
 	}
 	return r
 }
