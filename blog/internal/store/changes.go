@@ -235,9 +235,30 @@ func (s *Store) Listen(ctx context.Context, ready chan<- struct{}) {
 	}
 }
 
+// listenerConfig is the change listener's connection: the app's, with
+// keepalives. Writers wait for every listening session, so one whose
+// instance is gone without closing it (a host or task lost, a network
+// cut) costs each write the whole wait until the server drops it: with
+// these, the server finds out within about a minute (an idle connection
+// after 30 s and three unanswered probes 10 s apart; one with unsent
+// notifications after 60 s), not after the system's two hours.
+func (s *Store) listenerConfig() (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(s.databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]string{
+		"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3",
+		"tcp_user_timeout": "60000", // milliseconds
+	} {
+		cfg.RuntimeParams[k] = v
+	}
+	return cfg, nil
+}
+
 // listenOnce holds one listening connection until it fails.
 func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}) error {
-	cfg, err := pgx.ParseConfig(s.databaseURL)
+	cfg, err := s.listenerConfig()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/blogstack/blogstack/blog/internal/store"
 	"github.com/blogstack/blogstack/blog/internal/store/storetest"
 )
 
@@ -104,4 +105,31 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestListenerAsksForKeepalives: the server applies the listener's
+// keepalive settings to its session, so it drops a listener whose instance
+// vanished within about a minute (see listenerConfig).
+func TestListenerAsksForKeepalives(t *testing.T) {
+	db := storetest.Postgres(t)
+	cfg, err := store.ListenerConfig(db.MustOpen(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx())
+	for name, want := range map[string]string{
+		"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3", "tcp_user_timeout": "60000",
+	} {
+		var got string
+		if err := conn.QueryRow(ctx(), "SHOW "+name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("the listener's session has %s = %s, want %s", name, got, want)
+		}
+	}
 }

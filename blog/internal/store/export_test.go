@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // InsertAuthorForTest inserts an author row directly, bypassing SaveAuthor's
 // lookup, so that tests can reach the database's unique violation.
@@ -11,3 +15,6 @@ func InsertAuthorForTest(s *Store, a Author) error {
 
 // BeforeConnect is the hook every new PostgreSQL connection runs.
 var BeforeConnect = beforeConnect
+
+// ListenerConfig is the change listener's connection settings.
+func ListenerConfig(s *Store) (*pgx.ConnConfig, error) { return s.listenerConfig() }
