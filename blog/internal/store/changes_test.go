@@ -24,15 +24,7 @@ func TestHungInstanceCostsAWriteTheWait(t *testing.T) {
 	s := db.MustOpen(t)
 	logs := &lockedBuffer{}
 	s.Log = slog.New(slog.NewTextHandler(logs, nil))
-	listenCtx, stop := context.WithCancel(ctx())
-	defer stop()
-	ready := make(chan struct{})
-	go s.Listen(listenCtx, ready)
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the change listener did not connect")
-	}
+	startListener(t, s)
 	a := author(t, s)
 
 	// The hung instance: a session named as listeners name theirs, which
@@ -86,6 +78,21 @@ func TestHungInstanceCostsAWriteTheWait(t *testing.T) {
 	}
 	if after := logs.String(); after != before {
 		t.Errorf("the store warned again:\n%s", strings.TrimPrefix(after, before))
+	}
+}
+
+// startListener runs s's change listener until the test ends, and
+// returns once it listens.
+func startListener(t *testing.T, s *store.Store) {
+	t.Helper()
+	listenCtx, stop := context.WithCancel(ctx())
+	ready, done := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); s.Listen(listenCtx, ready) }()
+	t.Cleanup(func() { stop(); <-done })
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change listener did not connect")
 	}
 }
 

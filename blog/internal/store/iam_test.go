@@ -110,15 +110,7 @@ func TestPasswordFuncSignsInEveryConnection(t *testing.T) {
 	if _, err := s.Migrate(ctx()); err != nil {
 		t.Fatal(err)
 	}
-	listenCtx, stop := context.WithCancel(ctx())
-	defer stop()
-	ready := make(chan struct{})
-	go s.Listen(listenCtx, ready)
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the change listener did not connect")
-	}
+	startListener(t, s)
 	mu.Lock()
 	got := accepted
 	mu.Unlock()
@@ -254,15 +246,7 @@ func TestGrantApp(t *testing.T) {
 	if applied, err := app.Migrate(ctx()); err != nil || len(applied) != 0 {
 		t.Fatalf("migrate as the app with nothing pending: %v %v", applied, err)
 	}
-	listenCtx, stop := context.WithCancel(ctx())
-	defer stop()
-	ready := make(chan struct{})
-	go app.Listen(listenCtx, ready)
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the app's change listener did not connect")
-	}
+	startListener(t, app)
 
 	// The app's writes: authors, posts with tags, versions and redirects,
 	// comments, media, sessions, comment nonces.
