@@ -38,8 +38,9 @@ type Config struct {
 	MetricsAddr    string        // where Prometheus metrics are served; empty: nowhere
 	MediaURL       string        // where uploads live: file://... or s3://bucket?prefix=...
 	ImgSrc         []string      // image origins the CSP allows besides 'self'
-	// AWSCredentialsFile holds AWS credentials for an s3:// MediaURL
-	// (awsauth.FileCredentials); empty: the AWS SDK's usual chain.
+	// AWSCredentialsFile holds the blog's AWS credentials, for an s3://
+	// MediaURL and RDS IAM sign-in (awsauth.Credentials); empty: the
+	// environment's, or the ECS task role's.
 	AWSCredentialsFile string
 }
 
